@@ -1,0 +1,248 @@
+"""Bio-Logic EC-Lab binary ``.mpr`` files.
+
+Layout (little-endian), as read from the files themselves:
+
+* 52-byte file magic ``BIO-LOGIC MODULAR FILE\\x1a`` + spaces + 4 NUL bytes;
+* then modules, each ``MODULE`` + short name (10 bytes) + long name (25 bytes) + a header that
+  is either ``length u4, version u4, date 8s`` (EC-Lab up to 11.4x) or, when the first u4 is
+  0xFFFFFFFF (11.50), ``0xFFFFFFFF, length u4, u4, version u4, date 8s``; then ``length`` bytes.
+* ``VMP Set``: technique byte at 0, comments (Pascal string) at 0x07, electrode area (f4, cm²)
+  at 0x211.
+* ``VMP data``: rows u4 at 0; version 2/3: column count u1 at 4, ids u2 from 5, records from
+  0x195/0x196; version 11: column count u2 at 4, ids u2 from 6, records from 0x3EF. Each record
+  packs the columns in id order (see :mod:`.eclab_columns`), no padding.
+* ``VMP LOG``: channel (0-based u1) at 0x09, acquisition start (OLE date, f8) at 0x249, EC-Lab,
+  server and interpreter versions (Pascal strings) at 0x3B7/0x3BE/0x3C5, device serial at 0x3CF.
+* ``VMP loop``: loop count u4 then the row index where each loop starts.
+
+The file is read once into memory and the records are viewed in place with a structured dtype;
+only the columns handed to the DataFrame are copied out.
+"""
+
+from __future__ import annotations
+
+import struct
+from datetime import datetime, timedelta
+from typing import IO, Any
+
+import numpy as np
+
+from .dataset import Dataset, assemble
+from .eclab_columns import ECLAB_CANONICAL, MPR_COLUMNS, MPR_FLAGS, TECHNIQUE_IDS
+from .errors import ReadError
+from .source import MPR_MAGIC
+
+_DATA_OFFSET = {2: 0x195, 3: 0x196, 11: 0x3EF}
+
+
+class _Module:
+    __slots__ = ("date", "end", "name", "offset", "start", "version")
+
+    def __init__(self, name: str, version: int, date: str, offset: int, start: int, end: int):
+        self.name = name
+        self.version = version
+        self.date = date
+        self.offset = offset  # of the word MODULE
+        self.start = start  # of the module's data
+        self.end = end
+
+
+def _modules(buf: bytes, name: str) -> list[_Module]:
+    pos = len(MPR_MAGIC)
+    modules: list[_Module] = []
+    size = len(buf)
+    while pos < size:
+        if buf[pos : pos + 6] != b"MODULE":
+            raise ReadError(
+                name,
+                f"found {bytes(buf[pos : pos + 6])!r} after {len(modules)} module(s)",
+                offset=pos,
+                expected="the word MODULE starting the next module",
+            )
+        p = pos + 6
+        if size < p + 35 + 16:
+            raise ReadError(name, "file ends inside a module header (truncated)", offset=pos)
+        short = buf[p : p + 10].decode("latin-1").strip()
+        p += 35
+        (first,) = struct.unpack_from("<I", buf, p)
+        if first == 0xFFFFFFFF:
+            if size < p + 24:
+                raise ReadError(name, "file ends inside a module header (truncated)", offset=pos)
+            _, length, _, version = struct.unpack_from("<IIII", buf, p)
+            date = buf[p + 16 : p + 24]
+            start = p + 24
+        else:
+            length, version = struct.unpack_from("<II", buf, p)
+            date = buf[p + 8 : p + 16]
+            start = p + 16
+        end = start + length
+        if end > size:
+            raise ReadError(
+                name,
+                f"module {short!r} announces {length} bytes but the file ends after "
+                f"{size - start} (truncated)",
+                offset=pos,
+            )
+        modules.append(_Module(short, version, date.decode("latin-1"), pos, start, end))
+        pos = end
+    return modules
+
+
+def _one(modules: list[_Module], wanted: str, name: str, required: bool) -> _Module | None:
+    found = [m for m in modules if m.name == wanted]
+    if len(found) > 1:
+        raise ReadError(name, f"{len(found)} {wanted!r} modules", offset=found[1].offset)
+    if not found and required:
+        raise ReadError(
+            name,
+            f"no {wanted!r} module (modules: {[m.name for m in modules]})",
+            offset=modules[-1].end if modules else len(MPR_MAGIC),
+            expected=f"a {wanted!r} module",
+        )
+    return found[0] if found else None
+
+
+def _pascal(buf: bytes, at: int, limit: int) -> str | None:
+    if at >= limit:
+        return None
+    n = buf[at]
+    if at + 1 + n > limit:
+        return None
+    return buf[at + 1 : at + 1 + n].decode("latin-1")
+
+
+def _record_dtype(
+    ids: list[int], name: str, ids_at: int, width: int
+) -> tuple[np.dtype[Any], list[tuple[str, str | None, int]]]:
+    """Structured dtype of one record, and per source column (name, field, flag mask)."""
+    fields: list[tuple[str, str]] = []
+    columns: list[tuple[str, str | None, int]] = []
+    seen: dict[str, int] = {}
+    has_flags = False
+    for i, cid in enumerate(ids):
+        if cid in MPR_FLAGS:
+            flag_name, mask = MPR_FLAGS[cid]
+            if not has_flags:
+                fields.append(("flags", "u1"))
+                has_flags = True
+            columns.append((flag_name, "flags", mask))
+            continue
+        if cid not in MPR_COLUMNS:
+            known = sorted([*MPR_COLUMNS, *MPR_FLAGS])
+            raise ReadError(
+                name,
+                f"unknown column id {cid} (column {i + 1} of {len(ids)}) in the VMP data "
+                "module: its size and meaning are not known, so the records cannot be read",
+                offset=ids_at + width * i,
+                expected=f"one of the ids met in real files: {known}",
+            )
+        col_name, dtype = MPR_COLUMNS[cid]
+        seen[col_name] = seen.get(col_name, 0) + 1
+        if seen[col_name] > 1:
+            col_name = f"{col_name} ({seen[col_name]})"
+        field = f"c{i}"
+        fields.append((field, dtype))
+        columns.append((col_name, field, 0))
+    return np.dtype(fields), columns
+
+
+def read_mpr(stream: IO[bytes], name: str) -> Dataset:
+    buf = stream.read()
+    modules = _modules(buf, name)
+    settings = _one(modules, "VMP Set", name, required=True)
+    data_mod = _one(modules, "VMP data", name, required=True)
+    log = _one(modules, "VMP LOG", name, required=False)
+    loop = _one(modules, "VMP loop", name, required=False)
+    assert settings is not None and data_mod is not None
+
+    d0, dend = data_mod.start, data_mod.end
+    if data_mod.version not in _DATA_OFFSET:
+        raise ReadError(
+            name,
+            f"VMP data module version {data_mod.version} is not known",
+            offset=data_mod.offset,
+            expected=f"version {sorted(_DATA_OFFSET)}",
+        )
+    if dend - d0 < 6:
+        raise ReadError(name, "VMP data module too short for its header", offset=d0)
+    (n_rows,) = struct.unpack_from("<I", buf, d0)
+    if data_mod.version == 11:
+        (n_cols,) = struct.unpack_from("<H", buf, d0 + 4)
+        ids_at = d0 + 6
+    else:
+        n_cols = buf[d0 + 4]
+        ids_at = d0 + 5
+    rec_at = d0 + _DATA_OFFSET[data_mod.version]
+    if ids_at + 2 * n_cols > rec_at or rec_at > dend:
+        raise ReadError(
+            name,
+            f"VMP data module ({dend - d0} bytes) too short for {n_cols} column ids",
+            offset=d0,
+        )
+    ids = list(struct.unpack_from(f"<{n_cols}H", buf, ids_at))
+    dtype, columns = _record_dtype(ids, name, ids_at, 2)
+    need = n_rows * dtype.itemsize
+    if dend - rec_at != need:
+        raise ReadError(
+            name,
+            f"VMP data module holds {dend - rec_at} bytes of records but {n_rows} rows of "
+            f"{dtype.itemsize} bytes need {need}",
+            offset=rec_at,
+            expected="a record block that matches the row count and column ids",
+        )
+    records = np.frombuffer(buf, dtype=dtype, count=n_rows, offset=rec_at)
+    out: list[tuple[str, np.ndarray[Any, Any]]] = []
+    for col_name, field, mask in columns:
+        assert field is not None
+        if mask:
+            shift = (mask & -mask).bit_length() - 1
+            out.append((col_name, ((records[field] & mask) >> shift).astype(np.uint8)))
+        else:
+            out.append((col_name, np.array(records[field])))
+
+    meta: dict[str, Any] = {
+        "format": "eclab-mpr",
+        "technique": TECHNIQUE_IDS.get(buf[settings.start], f"unknown (id {buf[settings.start]})"),
+        "instrument": None,
+        "software": "EC-Lab",
+        "software_version": None,
+        "start_time": None,
+        "electrode_area_cm2": None,
+        "settings": {},
+        "modules": [
+            {"name": m.name, "version": m.version, "date": m.date, "bytes": m.end - m.start}
+            for m in modules
+        ],
+        "column_ids": ids,
+    }
+    s0, send = settings.start, settings.end
+    if send - s0 >= 0x215:
+        (area,) = struct.unpack_from("<f", buf, s0 + 0x211)
+        # float32 in the file: keep the decimal EC-Lab shows (1.131, not 1.13100004196167).
+        meta["electrode_area_cm2"] = float(str(np.float32(area)))
+    comments = _pascal(buf, s0 + 0x07, send)
+    if comments:
+        meta["settings"]["comments"] = comments
+    if log is not None:
+        l0, lend = log.start, log.end
+        if lend - l0 >= 0x251:
+            (ole,) = struct.unpack_from("<d", buf, l0 + 0x249)
+            if 1.0 < ole < 2_958_465.0:
+                start = datetime(1899, 12, 30) + timedelta(days=ole)
+                meta["start_time"] = start.isoformat(timespec="milliseconds")
+        meta["software_version"] = _pascal(buf, l0 + 0x3B7, lend)
+        firmware = _pascal(buf, l0 + 0x3BE, lend)
+        interpreter = _pascal(buf, l0 + 0x3C5, lend)
+        serial = _pascal(buf, l0 + 0x3CF, lend)
+        if firmware:
+            meta["settings"]["server_version"] = firmware
+        if interpreter:
+            meta["settings"]["interpreter_version"] = interpreter
+        if serial:
+            meta["instrument"] = f"Bio-Logic (SN {serial})"
+        if lend - l0 > 0x09:
+            meta["settings"]["channel"] = buf[l0 + 0x09] + 1
+    if loop is not None and loop.end - loop.start >= 4:
+        (n_loops,) = struct.unpack_from("<I", buf, loop.start)
+        meta["settings"]["loops"] = int(n_loops)
+    return assemble(name, out, ECLAB_CANONICAL, meta)
