@@ -1,0 +1,62 @@
+"""Measurements on any record, with their raw files; analysis results come with later issues."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from lims.models import Record, StoredFile, record_ptr
+from processing.models import Equipment
+
+
+class Measurement(Record):
+    """A measurement made on any record (density of a pellet, hardness of a foil, EIS of a cell).
+
+    The raw file is kept immutably (content-addressed by SHA-256); ``conditions`` holds the
+    settings of the run (keys carry units, e.g. ``{"current_density_mA_cm2": 0.1}``).
+    """
+
+    record_ptr = record_ptr("measurement")
+    code_prefix = "MEAS"
+    code_digits = 6
+    operator_logs = True
+
+    class Type(models.TextChoices):
+        DENSITY = "density"
+        HARDNESS = "hardness"
+        XRD = "xrd", "XRD"
+        EIS = "eis", "impedance"
+        CCD = "ccd", "critical current density"
+        CYCLING = "cycling", "galvanostatic cycling"
+        STRIPPING = "stripping", "total stripping"
+        OTHER = "other"
+
+    subject = models.ForeignKey(Record, on_delete=models.PROTECT, related_name="measurements")
+    measurement_type = models.CharField(max_length=20, choices=Type.choices)
+    instrument = models.ForeignKey(
+        Equipment, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    temperature_C = models.FloatField(null=True, blank=True)
+    conditions = models.JSONField(default=dict, blank=True)
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    measured_at = models.DateTimeField()
+    raw_file = models.ForeignKey(
+        StoredFile, null=True, blank=True, on_delete=models.PROTECT, related_name="measurements"
+    )
+
+    class Meta:
+        ordering = ["-measured_at", "code"]
+        indexes = [
+            models.Index(fields=["subject", "measurement_type"], name="meas_subject_type_idx")
+        ]
+
+    def describe(self) -> str:
+        return f"{self.get_measurement_type_display()} of {self.subject.code}"
+
+    def lineage_parents(self) -> list[tuple[Record, str]]:
+        parents: list[tuple[Record, str]] = [(self.subject, "measurement")]
+        if self.instrument:
+            parents.append((self.instrument, "instrument"))
+        return parents

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from cells import filtersets, services
+from cells.api.serializers import AssemblyStepSerializer, CellSerializer, CellStatusSerializer
+from cells.models import AssemblyStep, Cell
+from lims.api.base import RecordViewSet, ServiceViewSet
+
+
+class CellViewSet(RecordViewSet):
+    queryset = Cell.objects.select_related(
+        "created_by", "separator__pellet", "electrode_1", "electrode_2", "collector_lot", "glovebox"
+    )
+    serializer_class = CellSerializer
+    filterset_class = filtersets.CellFilterSet
+    ordering_fields = ["code", "created_at", "assembled_at", "status"]
+    create_service = staticmethod(services.cell_assemble)
+
+    @extend_schema(request=CellStatusSerializer, responses=CellSerializer)
+    @action(detail=True, methods=["post"])
+    def status(self, request: Request, code: str) -> Response:
+        """Move the cell to another status (assembled, on test, failed, retired)."""
+        cell = self.get_object()
+        payload = CellStatusSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        cell = services.cell_set_status(
+            user=request.user, cell=cell, status=payload.validated_data["status"]
+        )
+        return Response(CellSerializer(cell, context=self.get_serializer_context()).data)
+
+
+class AssemblyStepViewSet(ServiceViewSet):
+    queryset = AssemblyStep.objects.select_related(
+        "cell", "protocol", "equipment", "glovebox_reading", "operator"
+    )
+    serializer_class = AssemblyStepSerializer
+    filterset_class = filtersets.AssemblyStepFilterSet
+    ordering_fields = ["performed_at", "sequence"]
+    create_service = staticmethod(services.cell_add_step)

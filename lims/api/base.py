@@ -1,0 +1,92 @@
+"""Base classes every domain API builds on: code lookups, service-backed writes, user fields."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from django.contrib.auth import get_user_model
+from django.db.models import Model
+from rest_framework import serializers, viewsets
+from rest_framework.validators import UniqueValidator
+
+from lims.models import CODE_MAX_LENGTH, Record
+from lims.services import record_delete, record_update
+
+
+def code_field(model: type[Model], **kwargs: Any) -> serializers.SlugRelatedField:
+    """A link to another record, written and shown as its code (``"PEL-0007-03"``)."""
+    return serializers.SlugRelatedField(slug_field="code", queryset=model.objects.all(), **kwargs)
+
+
+def user_field(**kwargs: Any) -> serializers.SlugRelatedField:
+    kwargs.setdefault("required", False)
+    kwargs.setdefault("allow_null", True)
+    return serializers.SlugRelatedField(
+        slug_field="username", queryset=get_user_model().objects.all(), **kwargs
+    )
+
+
+class RecordSerializer(serializers.ModelSerializer):
+    """Fields every record has. ``code`` is generated when left out and fixed once created."""
+
+    code = serializers.CharField(
+        required=False,
+        max_length=CODE_MAX_LENGTH,
+        validators=[
+            UniqueValidator(Record.objects.all(), message="A record with this code already exists.")
+        ],
+        help_text="Unique code people type, scan and print; generated when left out.",
+    )
+    kind = serializers.CharField(read_only=True)
+    label = serializers.CharField(read_only=True)
+    url = serializers.CharField(source="get_absolute_url", read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    BASE_FIELDS: ClassVar[list[str]] = [
+        "code",
+        "kind",
+        "label",
+        "url",
+        "notes",
+        "created_at",
+        "updated_at",
+        "created_by",
+    ]
+
+    def validate_code(self, value: str) -> str:
+        if self.instance is not None and value != self.instance.code:
+            raise serializers.ValidationError("A code cannot change once it is printed on labels.")
+        if not value.strip() or any(ch.isspace() for ch in value):
+            raise serializers.ValidationError("A code has no spaces.")
+        return value
+
+
+class ServiceViewSet(viewsets.ModelViewSet):
+    """A viewset whose writes go through services: create via ``create_service``, edits and
+    deletes through the generic, history-keeping services of ``lims.services``."""
+
+    #: The service that creates a row; set it with ``staticmethod(...)``.
+    create_service: ClassVar[Callable[..., Model]]
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
+        serializer.instance = self.create_service(
+            user=self.request.user, **serializer.validated_data
+        )
+
+    def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        data = dict(serializer.validated_data)
+        data.pop("code", None)
+        serializer.instance = record_update(
+            instance=serializer.instance, data=data, user=self.request.user
+        )
+
+    def perform_destroy(self, instance: Model) -> None:
+        record_delete(instance=instance, user=self.request.user)
+
+
+class RecordViewSet(ServiceViewSet):
+    """Records are addressed by their code: ``/api/cells/CELL-0031/``."""
+
+    lookup_field = "code"
+    lookup_value_regex = "[^/]+"

@@ -1,0 +1,32 @@
+"""API errors that say what and where, whichever layer noticed the problem."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
+from rest_framework import status
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler, plus model validation (400, by field) and constraint races (409).
+
+    Services validate with ``full_clean`` and raise Django's ``ValidationError``; its
+    ``message_dict`` already names the fields. An ``IntegrityError`` reaches here only when two
+    requests raced past validation; the transaction has rolled back, so nothing is half-written.
+    """
+    if isinstance(exc, DjangoValidationError):
+        detail: Any = (
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+        exc = ValidationError(detail)
+    elif isinstance(exc, IntegrityError):
+        return Response(
+            {"non_field_errors": [f"Conflicting change, nothing was saved: {exc}".strip()]},
+            status=status.HTTP_409_CONFLICT,
+        )
+    return drf_exception_handler(exc, context)

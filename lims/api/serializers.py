@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from lims.models import HistoryEntry, Record, StoredFile
+
+
+class HistoryEntrySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = HistoryEntry
+        fields = [
+            "id",
+            "at",
+            "username",
+            "action",
+            "model",
+            "object_id",
+            "record_code",
+            "object_repr",
+            "changes",
+            "request_id",
+        ]
+        read_only_fields = fields
+
+
+class RecordSummarySerializer(serializers.ModelSerializer):
+    url = serializers.CharField(source="get_absolute_url", read_only=True)
+
+    class Meta:
+        model = Record
+        fields = ["code", "kind", "label", "url", "created_at"]
+        read_only_fields = fields
+
+
+class TraceNodeSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    kind = serializers.CharField()
+    label = serializers.CharField()
+    url = serializers.CharField()
+
+
+class TraceEdgeSerializer(serializers.Serializer):
+    parent = serializers.CharField()
+    child = serializers.CharField()
+    role = serializers.CharField()
+
+
+class TraceSerializer(serializers.Serializer):
+    root = serializers.CharField()
+    direction = serializers.ChoiceField(choices=["backward", "forward"])
+    nodes = TraceNodeSerializer(many=True)
+    edges = TraceEdgeSerializer(many=True)
+
+
+class StoredFileSerializer(serializers.ModelSerializer):
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = StoredFile
+        fields = [
+            "sha256",
+            "original_name",
+            "size_bytes",
+            "content_type",
+            "uploaded_at",
+            "download_url",
+        ]
+        read_only_fields = fields
+
+    def get_download_url(self, obj: StoredFile) -> str:
+        return f"/api/files/{obj.sha256}/download/"

@@ -1,0 +1,20 @@
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+
+from lims.api import views
+
+router = SimpleRouter()
+router.register("records", views.RecordViewSet)
+router.register("files", views.StoredFileViewSet)
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("trace/<str:code>/", views.TraceView.as_view(), name="trace"),
+    path("history/<str:code>/", views.HistoryView.as_view(), name="history"),
+    path("", include(router.urls)),
+    path("", include("processing.api.urls")),
+    path("", include("cells.api.urls")),
+    path("", include("analysis.api.urls")),
+]

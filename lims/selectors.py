@@ -1,0 +1,105 @@
+"""Reads the record page needs: fields, parents, children, sub-rows and history of a code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import models
+from django.shortcuts import get_object_or_404
+
+from lims.models import HistoryEntry, Link, Record
+
+HIDDEN_FIELDS = {
+    "id",
+    "record_ptr",
+    "kind",
+    "label",
+    "code",
+    "notes",
+    "created_at",
+    "updated_at",
+    "created_by",
+}
+
+
+@dataclass
+class FieldRow:
+    name: str
+    value: Any
+    url: str = ""
+
+
+@dataclass
+class SubTable:
+    title: str
+    columns: list[str]
+    rows: list[list[Any]] = field(default_factory=list)
+
+
+@dataclass
+class RecordPage:
+    record: Record
+    fields: list[FieldRow]
+    parents: list[Link]
+    children: list[Link]
+    measurements: list[Link]
+    tables: list[SubTable]
+    history: list[HistoryEntry]
+
+
+def _display(instance: models.Model, f: models.Field) -> FieldRow:  # type: ignore[type-arg]
+    label = str(f.verbose_name) if f.verbose_name != f.name.replace("_", " ") else f.name
+    if f.is_relation:
+        related = getattr(instance, f.name)
+        url = related.get_absolute_url() if isinstance(related, Record) else ""
+        return FieldRow(label, "" if related is None else str(related), url)
+    if f.choices:
+        return FieldRow(label, getattr(instance, f"get_{f.name}_display")())
+    value = getattr(instance, f.attname)
+    return FieldRow(label, "" if value is None else value)
+
+
+def _sub_tables(record: Record) -> list[SubTable]:
+    tables = []
+    for rel in record._meta.related_objects:
+        model = rel.related_model
+        if not rel.one_to_many or not hasattr(model, "history_owner"):
+            continue
+        shown = [
+            f for f in model._meta.concrete_fields if f.name != "id" and f.name != rel.field.name
+        ]
+        relations = [f.name for f in shown if f.is_relation]
+        rows = getattr(record, rel.get_accessor_name()).select_related(*relations)
+        tables.append(
+            SubTable(
+                title=str(model._meta.verbose_name_plural),
+                columns=[f.name for f in shown],
+                rows=[[_display(row, f).value for f in shown] for row in rows],
+            )
+        )
+    return tables
+
+
+def record_page(*, code: str) -> RecordPage:
+    record = get_object_or_404(Record, code=code).concrete()
+    fields = [
+        _display(record, f) for f in record._meta.concrete_fields if f.name not in HIDDEN_FIELDS
+    ]
+    parents = list(
+        Link.objects.filter(child=record).select_related("parent").order_by("role", "parent__code")
+    )
+    children = list(
+        Link.objects.filter(parent=record)
+        .select_related("child")
+        .order_by("role", "child__code")[:500]
+    )
+    return RecordPage(
+        record=record,
+        fields=fields,
+        parents=parents,
+        children=[c for c in children if c.role != "measurement"],
+        measurements=[c for c in children if c.role == "measurement"],
+        tables=_sub_tables(record),
+        history=list(HistoryEntry.objects.filter(record_code=record.code)[:200]),
+    )
