@@ -168,7 +168,7 @@ def read_text_table(stream: IO[bytes], name: str, mapping: ColumnMapping | None)
         "decimal": decimal,
         "template": mapping.name if mapping else None,
     }
-    return _finish(name, columns, plan, meta, first_data_line)
+    return _finish(name, names, columns, plan, meta, first_data_line)
 
 
 def read_xlsx(stream: IO[bytes], name: str, mapping: ColumnMapping | None) -> Dataset:
@@ -245,18 +245,25 @@ def read_xlsx(stream: IO[bytes], name: str, mapping: ColumnMapping | None) -> Da
         "sheet": sheet_name,
         "template": mapping.name if mapping else None,
     }
-    return _finish(name, columns, plan, meta, None)
+    return _finish(name, names, columns, plan, meta, None)
 
 
 def _finish(
     name: str,
+    names: list[str],
     columns: list[tuple[str, np.ndarray[Any, Any]]],
     plan: dict[str, Planned],
     meta: dict[str, Any],
     first_line: int | None,
 ) -> Dataset:
     ds = assemble(name, columns, plan, meta, line_of_row=first_line)
-    # Only mapped columns are read from tables; the rest is named in meta, not kept.
+    # Only mapped columns are read from tables (a free-text column must not make a file
+    # unreadable); the others are listed in meta, in file order, but not kept.
+    by_source = {rec["source"]: rec for rec in ds.meta["columns"]}
+    ds.meta["columns"] = [
+        by_source.get(n, {"source": n, "canonical": None, "note": "not recognised, not read"})
+        for n in names
+    ]
     if {"force_mN", "depth_um"} <= set(ds.data.columns):
         return _indentation(name, ds)
     return ds
@@ -282,7 +289,8 @@ def _indentation(name: str, ds: Dataset) -> Dataset:
             row = int(np.argmax(bad))
             raise ReadError(
                 name,
-                f"{col} is {table[col].iloc[row]!r} for indent {table['indent'].iloc[row]}",
+                f"{col} is {float(table[col].iloc[row])!r} for indent "
+                f"{int(table['indent'].iloc[row])}",
                 expected="a positive maximum force and depth for every indent",
             )
     meta["layout"] = "indents"
