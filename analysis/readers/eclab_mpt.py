@@ -170,6 +170,15 @@ def read_mpt(stream: IO[bytes], name: str) -> Dataset:
             line=names_line_no,
             expected="tab-separated column names",
         )
+    if not names_line.endswith((b"\n", b"\r", b"\t")):
+        # EC-Lab ends the column header with a tab; without it and without a line break the
+        # file was cut inside a column name.
+        raise ReadError(
+            name,
+            "the column header ends in the middle of a name (truncated)",
+            line=names_line_no,
+            expected="a tab or line break after the last column name",
+        )
     names = _column_names(names_line, name, names_line_no)
     if "time/s" not in names:
         raise ReadError(
@@ -188,7 +197,16 @@ def read_mpt(stream: IO[bytes], name: str) -> Dataset:
         if any(b"," in f for f in first_fields) and not any(b"." in f for f in first_fields):
             decimal = b","
         last_at, last = last_line(stream, data_start)
-        check_last_line(name, first_fields[: len(names)], last, last_at, len(names), b"\t")
+        check_last_line(
+            name,
+            first_fields,
+            last,
+            last_at,
+            len(names),
+            b"\t",
+            only_row=last_at == data_start,
+            eclab=True,
+        )
     columns = parse_numeric(
         stream,
         name,

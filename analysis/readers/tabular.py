@@ -106,7 +106,10 @@ def read_text_table(stream: IO[bytes], name: str, mapping: ColumnMapping | None)
         sep = mapping.delimiter
     else:
         sep = next((s for s in ("\t", ";", ",") if s in text), ",")
-    fields = next(csv.reader([text], delimiter=sep))
+    try:
+        fields = next(csv.reader([text], delimiter=sep))
+    except (csv.Error, StopIteration) as exc:
+        raise ReadError(name, f"unreadable header row ({exc})", line=line_no) from exc
     numeric = all(field_shape(f.encode()) is not None for f in fields)
     has_header = mapping.has_header if mapping else not numeric
     if has_header and numeric:
@@ -141,8 +144,10 @@ def read_text_table(stream: IO[bytes], name: str, mapping: ColumnMapping | None)
     used = [n for n in names if n in plan]
     bsep = sep.encode()
     stream.seek(data_start)
+    first_row_at = data_start
     first_row = stream.readline()
     while first_row and not first_row.strip(b"\r\n"):
+        first_row_at = stream.tell()
         first_row = stream.readline()
     if mapping:
         decimal = mapping.decimal
@@ -150,7 +155,16 @@ def read_text_table(stream: IO[bytes], name: str, mapping: ColumnMapping | None)
         decimal = "," if sep in ";\t" and b"," in first_row and b"." not in first_row else "."
     if first_row.strip(b"\r\n"):
         last_at, last = last_line(stream, data_start)
-        check_last_line(name, split_line(first_row, bsep), last, last_at, len(names), bsep)
+        check_last_line(
+            name,
+            split_line(first_row, bsep),
+            last,
+            last_at,
+            len(names),
+            bsep,
+            only_row=last_at == first_row_at,
+            eclab=False,
+        )
     columns = parse_numeric(
         stream,
         name,

@@ -21,6 +21,7 @@ import pandas as pd
 from .errors import ReadError
 
 _NUMBER = re.compile(rb"^\s*[+-]?(?:\d+(?:[.,](\d*))?|[.,](\d+))(?:[eE]([+-]?\d+))?\s*$")
+_ECLAB_FLOAT = re.compile(rb"^\s*[+-]?\d+[.,]\d+E[+-]\d{3}\s*$")
 _NONFINITE = re.compile(rb"^\s*[+-]?(?:nan|inf|infinity)\s*$", re.IGNORECASE)
 
 
@@ -69,7 +70,17 @@ def check_last_line(
     last_offset: int,
     n_fields: int,
     sep: bytes,
+    *,
+    only_row: bool,
+    eclab: bool,
 ) -> None:
+    """Refuse a last line that is, or may be, cut short.
+
+    ``only_row``: the last line is also the first data row, so there is nothing to compare it
+    with: a CSV is refused unless it ends with a line break; for EC-Lab, whose floats are always
+    ``d.dddE+ddd``, a float without its three exponent digits is refused (a float cut down to
+    its integer digits cannot be detected there).
+    """
     fields = split_line(last, sep)
     if len(fields) == n_fields + 1 and not fields[-1].strip():
         fields = fields[:-1]
@@ -80,8 +91,30 @@ def check_last_line(
             offset=last_offset,
             expected=f"{n_fields} values as in the column header",
         )
-    if last.endswith((b"\n", b"\r")):
-        return  # a complete line: whatever it holds is checked by the parser
+    if len(first) == n_fields + 1 and not first[-1].strip():
+        first = first[:-1]
+    if last.endswith((b"\n", b"\r")) or len(first) != n_fields:
+        # A complete last line, or a bad first row: the parser checks and locates either.
+        return
+    if eclab:
+        for i, b in enumerate(fields):
+            if (b"." in b or b"," in b or b"E" in b) and not _ECLAB_FLOAT.match(b):
+                raise ReadError(
+                    name,
+                    f"the last value of column {i + 1} is {b.decode('latin-1')!r}, an incomplete "
+                    "number: the file looks truncated",
+                    offset=last_offset,
+                    expected="numbers written as d.dddE+ddd",
+                )
+    if only_row:
+        if eclab:
+            return
+        raise ReadError(
+            name,
+            "the only data row has no line break after it, so it may be cut short",
+            offset=last_offset,
+            expected="a line break at the end of the file",
+        )
     for i, (a, b) in enumerate(zip(first, fields, strict=True)):
         sa, sb = field_shape(a), field_shape(b)
         if sa is None or sb is None or sa == sb:

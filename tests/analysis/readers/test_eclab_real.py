@@ -49,7 +49,9 @@ def test_mpt_matches_its_own_text(parts: tuple[str, str]) -> None:
     assert sources(ds) == names
     expected = np.array(rows, dtype=float).reshape(len(rows), len(names))
     for j, name in enumerate(names):
-        np.testing.assert_allclose(source_column(ds, name), expected[:, j], rtol=1e-12, err_msg=name)
+        np.testing.assert_allclose(
+            source_column(ds, name), expected[:, j], rtol=1e-12, err_msg=name
+        )
     area = header["Electrode surface area"].split()[0].replace(",", ".")
     assert ds.meta["electrode_area_cm2"] == pytest.approx(float(area))
     assert header["Device"] == ds.meta["instrument"]
