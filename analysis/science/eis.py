@@ -215,6 +215,8 @@ def parse_circuit(text: str) -> Circuit:
                 raise error("p(...) needs at least two branches")
             cursor += 1
             return _Parallel(tuple(branches))
+        if token in {"-", ",", ")", "("}:
+            raise error(f"expected an element, got {token!r}")
         match = _ELEMENT_PATTERN.fullmatch(token)
         if match is None:
             raise error(f"unknown element {token!r} (known: {', '.join(ELEMENT_PARAMETERS)})")
@@ -827,6 +829,10 @@ def _arcs_and_combinations(
         f_c = 1.0 / (2 * math.pi * tau)
         inside = f_min <= f_c <= f_max
         determined = r_el.name not in undetermined
+        arc_params = [model.parameter_names[r_el.index]] + [
+            model.parameter_names[c_el.index + k] for k in range(len(ELEMENT_PARAMETERS[c_el.kind]))
+        ]
+        arc_determined = not any(name in undetermined for name in arc_params)
         if not determined and not inside:
             (above_window if f_c > f_max else below_window).append(r_el)
         arcs.append(
@@ -838,7 +844,9 @@ def _arcs_and_combinations(
                 characteristic_freq_Hz=f_c,
                 determined=determined,
                 inside_window=inside,
-                assignment=assign_arcs([capacitance])[0],
+                assignment=assign_arcs([capacitance])[0]
+                if arc_determined
+                else ArcAssignment(capacitance, "undetermined", "the spectrum does not determine this arc"),
             )
         )
     combined: dict[str, float] = {}
