@@ -495,7 +495,7 @@ def kramers_kronig(
     The spectrum is fitted, by linear least squares weighted by 1/|Z|, with a KK-compliant
     model: a series resistance, a series inductance, a series capacitance (as 1/C) and M Voigt
     elements R_k / (1 + j w tau_k) with tau_k log-spaced from 1/w_max to 1/w_min. M grows from
-    1 until mu = 1 - sum(|R_k|, R_k < 0) / sum(|R_k|, R_k >= 0) drops below ``mu_criterion``
+    two per decade of the spectrum until mu = 1 - sum(|R_k|, R_k < 0) / sum(|R_k|, R_k >= 0) drops below ``mu_criterion``
     (0.85, the value proposed by Schoenleber et al.) - the point where further elements start
     to fit noise. A spectrum whose relative residual RMS (real and imaginary parts together)
     is above ``max_rms_residual_percent`` (1 %, a common acceptance level for lin-KK residuals)
@@ -509,10 +509,10 @@ def kramers_kronig(
     weight = 1.0 / np.abs(z)
     n_points = freq.size
     max_m = max(1, min(n_points - 4, 100))
-    # Fewer than about one Voigt element per decade cannot follow even a KK-compliant
-    # spectrum, and mu is erratic there: start the search at one per decade.
+    # Fewer than about two Voigt elements per decade cannot follow even a KK-compliant
+    # spectrum, and mu is erratic there (the free L and 1/C terms swing): start at two.
     decades = math.log10(float(freq.max() / freq.min()))
-    min_m = min(max(2, math.ceil(decades)), max_m)
+    min_m = min(max(2, math.ceil(2 * decades)), max_m)
     chosen = None
     for m in range(min_m, max_m + 1):
         coefficients, fitted = _linkk_fit(omega, z, weight, m)
@@ -846,7 +846,9 @@ def _arcs_and_combinations(
                 inside_window=inside,
                 assignment=assign_arcs([capacitance])[0]
                 if arc_determined
-                else ArcAssignment(capacitance, "undetermined", "the spectrum does not determine this arc"),
+                else ArcAssignment(
+                    capacitance, "undetermined", "the spectrum does not determine this arc"
+                ),
             )
         )
     combined: dict[str, float] = {}

@@ -6,10 +6,25 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.science.composition import convert_mixture, molar_mass, parse_formula, precursor_masses
+from analysis.science.composition import (
+    convert_mixture,
+    molar_mass,
+    parse_formula,
+    precursor_masses,
+)
 
 # IUPAC 2021 standard atomic weights typed in by hand for the checks below.
-LI, NA, O, H, LA, ZR, TA, AL, CA = 6.94, 22.98976928, 15.999, 1.008, 138.90547, 91.222, 180.94788, 26.9815384, 40.078
+LI, NA, O, H, LA, ZR, TA, AL, CA = (
+    6.94,
+    22.98976928,
+    15.999,
+    1.008,
+    138.90547,
+    91.222,
+    180.94788,
+    26.9815384,
+    40.078,
+)  # noqa: E741
 
 
 def test_parse_decimal_garnet():
@@ -127,7 +142,14 @@ def test_precursor_errors(precursors, excess, fragment):
     assert fragment in str(excinfo.value)
 
 
-PRECURSOR_OF = {"Li": "LiOH·H2O", "La": "La2O3", "Zr": "ZrO2", "Ta": "Ta2O5", "Al": "Al2O3", "Ga": "Ga2O3"}
+PRECURSOR_OF = {
+    "Li": "LiOH·H2O",
+    "La": "La2O3",
+    "Zr": "ZrO2",
+    "Ta": "Ta2O5",
+    "Al": "Al2O3",
+    "Ga": "Ga2O3",
+}
 
 
 @settings(max_examples=40, deadline=None)
@@ -146,6 +168,8 @@ def test_precursor_cation_moles_match_formula(li, al, ta, batch, li_excess):
     n_target = batch / molar_mass(target)
     for element in ("Li", "La", "Zr", "Ta", "Al"):
         precursor = PRECURSOR_OF[element]
-        moles_supplied = masses[precursor] / molar_mass(precursor) * parse_formula(precursor)[element]
+        moles_supplied = (
+            masses[precursor] / molar_mass(precursor) * parse_formula(precursor)[element]
+        )
         expected = n_target * counts[element] * (1 + li_excess / 100 if element == "Li" else 1)
         assert math.isclose(moles_supplied, expected, rel_tol=1e-9)

@@ -60,7 +60,9 @@ def test_density_errors_name_parameter(call, name):
 def test_martens_hardness_by_hand():
     # 15 mN, 2 um: F = 0.015 N, h = 0.002 mm
     assert hardness.martens_hardness(15.0, 2.0) == pytest.approx(0.015 / (26.43 * 0.002**2))
-    assert hardness.martens_hardness(15.0, 2.0, indenter="berkovich") == pytest.approx(0.015 / (26.44 * 0.002**2))
+    assert hardness.martens_hardness(15.0, 2.0, indenter="berkovich") == pytest.approx(
+        0.015 / (26.44 * 0.002**2)
+    )
 
 
 def test_martens_hardness_arrays_in_arrays_out():
@@ -95,7 +97,9 @@ def test_hardness_summary_against_reference():
     assert summary.std_N_mm2 == pytest.approx(statistics.stdev(sample))
     assert summary.median_N_mm2 == pytest.approx(statistics.median(sample))
     ref_mean = statistics.mean(reference)
-    assert summary.change_percent == pytest.approx(100 * (statistics.mean(sample) - ref_mean) / ref_mean)
+    assert summary.change_percent == pytest.approx(
+        100 * (statistics.mean(sample) - ref_mean) / ref_mean
+    )
     assert summary.change_std_error_percent is not None and summary.change_std_error_percent > 0
     assert hardness.summarize(sample).change_percent is None
 
@@ -104,7 +108,9 @@ def test_stripped_thickness_by_hand():
     volumetric = F * LI_RHO / (3.6 * LI_M)  # mAh/cm^3, about 2062
     assert stripping.volumetric_capacity_mAh_cm3("Li") == pytest.approx(volumetric)
     assert stripping.stripped_thickness_um(1.0) == pytest.approx(1e4 / volumetric)
-    assert stripping.stripped_thickness_um(1.0) == pytest.approx(4.85, abs=0.01)  # textbook: ~4.85 um
+    assert stripping.stripped_thickness_um(1.0) == pytest.approx(
+        4.85, abs=0.01
+    )  # textbook: ~4.85 um
 
 
 def test_sand_diffusivity_by_hand():
@@ -136,7 +142,9 @@ def test_analyze_synthetic_curve_by_hand():
     assert result.transition_time_s == pytest.approx(tau)
     assert result.capacity_mAh_cm2 == pytest.approx(capacity)
     assert result.current_density_mA_cm2 == pytest.approx(1.0)
-    assert result.stripped_thickness_um == pytest.approx(capacity * 1e4 / (F * LI_RHO / (3.6 * LI_M)))
+    assert result.stripped_thickness_um == pytest.approx(
+        capacity * 1e4 / (F * LI_RHO / (3.6 * LI_M))
+    )
     expected_d = 4 * (1e-3) ** 2 * tau / (math.pi * (F * LI_RHO / LI_M) ** 2)
     assert result.effective_diffusivity_cm2_s == pytest.approx(expected_d)
 
@@ -160,7 +168,13 @@ def test_analyze_without_cutoff_is_lower_bound():
 )
 def test_analyze_errors(kwargs, fragment):
     t, current, voltage = _stripping_curve()
-    args = {"time_s": t, "current_mA": current, "voltage_V": voltage, "area_cm2": 0.5, "cutoff_V": 1.0}
+    args = {
+        "time_s": t,
+        "current_mA": current,
+        "voltage_V": voltage,
+        "area_cm2": 0.5,
+        "cutoff_V": 1.0,
+    }
     args.update(kwargs)
     with pytest.raises(ValueError, match=fragment):
         stripping.analyze(**args)

@@ -19,7 +19,11 @@ def arc(r_ohm, f_c_Hz, n):
 
 
 def llzo_like():
-    (r1, q1, n1), (r2, q2, n2), (r3, q3, n3) = arc(500, 1e6, 0.95), arc(300, 1e4, 0.85), arc(800, 5, 0.8)
+    (r1, q1, n1), (r2, q2, n2), (r3, q3, n3) = (
+        arc(500, 1e6, 0.95),
+        arc(300, 1e4, 0.85),
+        arc(800, 5, 0.8),
+    )
     return {"R0": 5.0, "R1": r1, "CPE1_Q": q1, "CPE1_n": n1, "R2": r2, "CPE2_Q": q2, "CPE2_n": n2,
             "R3": r3, "CPE3_Q": q3, "CPE3_n": n3}  # fmt: skip
 
@@ -31,8 +35,22 @@ def noisy(z, level, seed):
 
 def test_parser_names_units_and_nesting():
     circuit = eis.parse_circuit("L0-R0-p(R1,CPE1)-p(R2-Wo2,C2)")
-    assert circuit.parameter_names == ["L0", "R0", "R1", "CPE1_Q", "CPE1_n", "R2", "Wo2_R", "Wo2_tau", "C2"]
-    assert circuit.units["CPE1_n"] == "" and circuit.units["L0"] == "H" and circuit.units["R1"] == "ohm"
+    assert circuit.parameter_names == [
+        "L0",
+        "R0",
+        "R1",
+        "CPE1_Q",
+        "CPE1_n",
+        "R2",
+        "Wo2_R",
+        "Wo2_tau",
+        "C2",
+    ]
+    assert (
+        circuit.units["CPE1_n"] == ""
+        and circuit.units["L0"] == "H"
+        and circuit.units["R1"] == "ohm"
+    )
 
 
 @pytest.mark.parametrize(
@@ -77,7 +95,9 @@ def test_analytic_jacobian_matches_finite_differences():
         else:
             shifted[index] *= math.exp(step)
         z2, _ = eis._evaluate(circuit.root, shifted, jw, need_jacobian=False)
-        np.testing.assert_allclose(grads[index], (z2 - z) / step, rtol=1e-4, atol=1e-9 * np.abs(z).max())
+        np.testing.assert_allclose(
+            grads[index], (z2 - z) / step, rtol=1e-4, atol=1e-9 * np.abs(z).max()
+        )
 
 
 def test_fit_recovers_three_arcs_without_noise_and_without_guess():
