@@ -1,0 +1,209 @@
+"""Benchmark analysis.readers against galvani and yadg on every real file and a large .mpt.
+
+Run (galvani and yadg are bench-only and pin their own numpy/xarray ranges, so they get their
+own venv next to our pinned runtime set; if pip cannot resolve both sets together, install
+only bench/requirements-readers.txt into .venv-bench and run this script with PYTHONPATH=.):
+
+    python -m venv .venv-bench
+    .venv-bench/bin/pip install -r requirements.txt -r bench/requirements-readers.txt
+    .venv-bench/bin/python bench/readers.py [--rows 1000000] [--repeat 3]
+
+Without .venv-bench, ``.venv/bin/python bench/readers.py`` times our reader alone.
+
+For each file and reader: best wall time of ``--repeat`` runs, MB/s, rows/s, and whether the
+other reader's values agree with ours (every column both name, float32 tolerance). A reader
+that refuses a file is shown as "fails" with the first line of its error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import logging
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from analysis import readers  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+
+# Our source column name → the names galvani and yadg give the same quantity.
+ALIASES = {
+    "time/s": ["time/s", "time"],
+    "Ewe/V": ["Ewe/V", "Ewe", "<Ewe>/V", "<Ewe>"],
+    "<Ewe>/V": ["<Ewe>/V", "<Ewe>", "Ewe/V", "Ewe"],
+    "I/mA": ["I/mA", "I"],
+    "<I>/mA": ["<I>/mA", "<I>", "I/mA"],
+    "freq/Hz": ["freq/Hz", "freq"],
+    "Re(Z)/Ohm": ["Re(Z)/Ohm", "Re(Z)"],
+    "-Im(Z)/Ohm": ["-Im(Z)/Ohm", "-Im(Z)"],
+}
+
+
+def ours(path: Path) -> tuple[int, dict[str, np.ndarray]]:
+    ds = readers.read(path)
+    cols: dict[str, np.ndarray] = {}
+    for rec in ds.meta["columns"]:
+        src = rec["source"]
+        if rec["canonical"]:
+            cols[src] = ds.data[rec["canonical"]].to_numpy() / rec["factor"]
+        else:
+            cols[src] = ds.extra[src].to_numpy()
+    return len(ds.data), cols
+
+
+def galvani_reader() -> Callable[[Path], tuple[int, dict[str, np.ndarray]]] | None:
+    try:
+        from galvani import BioLogic
+    except ImportError:
+        return None
+
+    def read(path: Path) -> tuple[int, dict[str, np.ndarray]]:
+        if path.suffix == ".mpr":
+            arr = BioLogic.MPRfile(str(path)).data
+        elif path.suffix == ".mpt":
+            arr, _ = BioLogic.MPTfile(str(path), encoding="latin1")
+        else:
+            raise ValueError("not an EC-Lab file")
+        return len(arr), {n: np.asarray(arr[n]) for n in arr.dtype.names or ()}
+
+    return read
+
+
+def yadg_reader() -> Callable[[Path], tuple[int, dict[str, np.ndarray]]] | None:
+    try:
+        from yadg import extractors
+    except ImportError:
+        return None
+    logging.getLogger("yadg").setLevel(logging.ERROR)
+
+    def read(path: Path) -> tuple[int, dict[str, np.ndarray]]:
+        kind = {".mpr": "eclab.mpr", ".mpt": "eclab.mpt"}.get(path.suffix)
+        if kind is None:
+            raise ValueError("not an EC-Lab file")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree: Any = extractors.extract(filetype=kind, path=str(path))
+        ds = tree.to_dataset() if hasattr(tree, "to_dataset") else tree
+        n = int(ds.sizes.get("uts", 0))
+        return n, {str(k): np.asarray(v.values) for k, v in ds.data_vars.items()}
+
+    return read
+
+
+def agree(mine: dict[str, np.ndarray], theirs: dict[str, np.ndarray]) -> str:
+    checked = 0
+    for src, values in mine.items():
+        for alias in ALIASES.get(src, [src]):
+            other = theirs.get(alias)
+            if other is None or other.shape != values.shape or other.dtype.kind not in "fiu":
+                continue
+            if not np.allclose(values.astype(float), other.astype(float), rtol=2e-7, atol=1e-12):
+                return f"DIFFERS in {src}"
+            checked += 1
+            break
+    return f"agrees ({checked} cols)" if checked else "no shared column"
+
+
+def timed(fn: Callable[[Path], Any], path: Path, repeat: int) -> tuple[float, Any]:
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        sink = io.StringIO()
+        t0 = time.perf_counter()
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            result = fn(path)
+        best = min(best, time.perf_counter() - t0)
+    return best, result
+
+
+def synthetic_mpt(directory: Path, rows: int) -> Path:
+    """A GCPL-like .mpt with ``rows`` rows in EC-Lab's number formats."""
+    path = directory / f"synthetic_{rows}.mpt"
+    rng = np.random.default_rng(0)
+    t = np.arange(rows) * 1.0
+    ewe = 3.7 + 0.1 * np.sin(t / 500) + rng.normal(0, 1e-4, rows)
+    cur = np.where((t // 3600) % 2 == 0, 0.5, -0.5)
+    cyc = (t // 7200).astype(int)
+    names = ["mode", "time/s", "Ewe/V", "I/mA", "cycle number"]
+
+    def e3(x: np.ndarray, digits: int) -> list[str]:
+        # EC-Lab writes three exponent digits (1.0E+003); Python's %E writes two.
+        return [v[:-2] + "0" + v[-2:] for v in np.char.mod(f"%.{digits}E", x).tolist()]
+
+    with path.open("w", encoding="latin-1", newline="") as fh:
+        fh.write(
+            "EC-Lab ASCII FILE\r\nNb header lines : 5\r\n\r\nGalvanostatic Cycling with "
+            "Potential Limitation\r\n"
+        )
+        fh.write("\t".join(names) + "\t")
+        chunk = 100_000
+        for a in range(0, rows, chunk):
+            b = min(rows, a + chunk)
+            cols = [e3(t[a:b], 15), e3(ewe[a:b], 7), e3(cur[a:b], 7), e3(cyc[a:b] * 1.0, 15)]
+            lines = ["\r\n1\t" + "\t".join(vals) for vals in zip(*cols, strict=True)]
+            fh.write("".join(lines))
+    return path
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    others = {"galvani": galvani_reader(), "yadg": yadg_reader()}
+    for name, fn in others.items():
+        if fn is None:
+            print(f"# {name} not installed: timing our reader only for it", file=sys.stderr)
+    files = sorted(p for p in DATA.rglob("*") if p.suffix in {".mpr", ".mpt", ".csv"})
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        files.append(synthetic_mpt(Path(tmp), args.rows))
+        print(
+            f"# wrote {args.rows:,}-row synthetic .mpt in {time.perf_counter() - t0:.1f} s",
+            file=sys.stderr,
+        )
+        header = "| file | MB | rows | reader | time (ms) | MB/s | Mrows/s | vs ours |"
+        print(header)
+        print("|" + "---|" * 8)
+        for path in files:
+            size_mb = path.stat().st_size / 1e6
+            repeat = 1 if size_mb > 20 else args.repeat
+            try:
+                sec, (n, mine) = timed(ours, path, repeat)
+            except readers.ReadError as exc:
+                print(f"| {path.name} | {size_mb:.2f} | - | ours | fails: {exc} |||||")
+                continue
+            print(
+                f"| {path.name} | {size_mb:.2f} | {n} | **ours** | {sec * 1e3:.1f} | "
+                f"{size_mb / sec:.0f} | {n / sec / 1e6:.2f} | - |"
+            )
+            for name, fn in others.items():
+                if fn is None or path.suffix == ".csv":
+                    continue
+                try:
+                    sec, (m, theirs) = timed(fn, path, repeat)
+                except Exception as exc:
+                    msg = str(exc).splitlines()[0][:60] if str(exc) else type(exc).__name__
+                    print(f"| {path.name} | | | {name} | fails: {type(exc).__name__}: {msg} ||||")
+                    continue
+                verdict = agree(mine, theirs) if m == n else f"{m} rows vs {n}"
+                print(
+                    f"| {path.name} | | {m} | {name} | {sec * 1e3:.1f} | {size_mb / sec:.0f} | "
+                    f"{m / sec / 1e6:.2f} | {verdict} |"
+                )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
