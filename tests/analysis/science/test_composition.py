@@ -14,7 +14,7 @@ from analysis.science.composition import (
 )
 
 # IUPAC 2021 standard atomic weights typed in by hand for the checks below.
-LI, NA, O, H, LA, ZR, TA, AL, CA = (
+LI, NA, OXY, H, LA, ZR, TA, AL, CA = (
     6.94,
     22.98976928,
     15.999,
@@ -24,7 +24,7 @@ LI, NA, O, H, LA, ZR, TA, AL, CA = (
     180.94788,
     26.9815384,
     40.078,
-)  # noqa: E741
+)
 
 
 def test_parse_decimal_garnet():
@@ -64,17 +64,17 @@ def test_parse_errors_name_the_problem(text, fragment):
 
 
 def test_molar_mass_llzo_by_hand():
-    by_hand = 7 * LI + 3 * LA + 2 * ZR + 12 * O  # = 839.728 g/mol
+    by_hand = 7 * LI + 3 * LA + 2 * ZR + 12 * OXY  # = 839.728 g/mol
     assert molar_mass("Li7La3Zr2O12") == pytest.approx(by_hand, rel=1e-12)
     assert molar_mass("Li7La3Zr2O12") == pytest.approx(839.73, abs=0.01)  # literature value
 
 
 def test_molar_mass_hydrate_and_textbook_values():
-    assert molar_mass("LiOH·H2O") == pytest.approx(LI + 2 * O + 3 * H)
-    assert molar_mass("Ca(OH)2") == pytest.approx(CA + 2 * (O + H))
+    assert molar_mass("LiOH·H2O") == pytest.approx(LI + 2 * OXY + 3 * H)
+    assert molar_mass("Ca(OH)2") == pytest.approx(CA + 2 * (OXY + H))
     assert molar_mass("H2O") == pytest.approx(18.015, abs=1e-3)
     assert molar_mass("Li6.45Al0.05La3Zr1.6Ta0.4O12") == pytest.approx(
-        6.45 * LI + 0.05 * AL + 3 * LA + 1.6 * ZR + 0.4 * TA + 12 * O
+        6.45 * LI + 0.05 * AL + 3 * LA + 1.6 * ZR + 0.4 * TA + 12 * OXY
     )
 
 
@@ -120,10 +120,10 @@ def test_round_trip_through_any_basis(mol_amounts, via):
 
 def test_precursor_masses_llzo_by_hand():
     masses = precursor_masses("Li7La3Zr2O12", ["LiOH·H2O", "La2O3", "ZrO2"], 10.0, {"Li": 10})
-    n = 10.0 / (7 * LI + 3 * LA + 2 * ZR + 12 * O)
-    assert masses["LiOH·H2O"] == pytest.approx(7 * n * 1.10 * (LI + 2 * O + 3 * H))
-    assert masses["La2O3"] == pytest.approx(1.5 * n * (2 * LA + 3 * O))
-    assert masses["ZrO2"] == pytest.approx(2 * n * (ZR + 2 * O))
+    n = 10.0 / (7 * LI + 3 * LA + 2 * ZR + 12 * OXY)
+    assert masses["LiOH·H2O"] == pytest.approx(7 * n * 1.10 * (LI + 2 * OXY + 3 * H))
+    assert masses["La2O3"] == pytest.approx(1.5 * n * (2 * LA + 3 * OXY))
+    assert masses["ZrO2"] == pytest.approx(2 * n * (ZR + 2 * OXY))
     assert list(masses) == ["LiOH·H2O", "La2O3", "ZrO2"]
 
 
