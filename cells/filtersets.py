@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import django_filters
+from django.db.models import Q, QuerySet
 
 from cells.models import AssemblyStep, Cell
 from lims.filtersets import RecordFilterSet
@@ -17,9 +18,7 @@ class CellFilterSet(RecordFilterSet):
         model = Cell
         fields = ["status", "cell_type"]
 
-    def filter_foil(self, queryset, name, value):  # type: ignore[no-untyped-def]
-        from django.db.models import Q
-
+    def filter_foil(self, queryset: QuerySet[Cell], name: str, value: str) -> QuerySet[Cell]:
         return queryset.filter(Q(electrode_1__foil__code=value) | Q(electrode_2__foil__code=value))
 
 

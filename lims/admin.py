@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib import admin
 from django.db import transaction
@@ -38,10 +38,16 @@ class ServiceAdmin(admin.ModelAdmin):
 
 
 class RecordAdmin(ServiceAdmin):
-    list_display = ("code", "label", "created_at", "created_by")
-    search_fields = ("code", "label")
-    readonly_fields = ("kind", "label", "created_at", "updated_at", "created_by")
-    list_select_related = ("created_by",)
+    list_display: tuple[Any, ...] = ("code", "label", "created_at", "created_by")
+    search_fields: ClassVar[tuple[str, ...]] = ("code", "label")
+    readonly_fields: ClassVar[tuple[str, ...]] = (
+        "kind",
+        "label",
+        "created_at",
+        "updated_at",
+        "created_by",
+    )
+    list_select_related: ClassVar[tuple[str, ...]] = ("created_by",)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         # The code is printed on labels: typed (or generated) once, never changed.

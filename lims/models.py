@@ -119,7 +119,7 @@ class Record(models.Model):
         return []
 
 
-def record_ptr(kind: str) -> models.OneToOneField:  # type: ignore[type-arg]
+def record_ptr(kind: str) -> models.OneToOneField:
     """The link of a concrete record to its ``Record`` row, under a name that cannot clash
     with a field of another record (``Cell.separator`` vs ``Record.separator``)."""
     return models.OneToOneField(

@@ -48,7 +48,7 @@ class RecordPage:
     history: list[HistoryEntry]
 
 
-def _display(instance: models.Model, f: models.Field) -> FieldRow:  # type: ignore[type-arg]
+def _display(instance: models.Model, f: Any) -> FieldRow:
     label = str(f.verbose_name) if f.verbose_name != f.name.replace("_", " ") else f.name
     if f.is_relation:
         related = getattr(instance, f.name)
@@ -70,7 +70,7 @@ def _sub_tables(record: Record) -> list[SubTable]:
             f for f in model._meta.concrete_fields if f.name != "id" and f.name != rel.field.name
         ]
         relations = [f.name for f in shown if f.is_relation]
-        rows = getattr(record, rel.get_accessor_name()).select_related(*relations)
+        rows = getattr(record, rel.get_accessor_name() or "").select_related(*relations)
         tables.append(
             SubTable(
                 title=str(model._meta.verbose_name_plural),

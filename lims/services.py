@@ -73,7 +73,7 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-_UNTRACKED = {"created_at", "updated_at", "record_ptr", "id", "kind"}
+_UNTRACKED = {"created_at", "updated_at", "record_ptr", "id", "kind", "label"}
 
 
 def snapshot(instance: models.Model) -> dict[str, Any]:
@@ -161,7 +161,7 @@ class Trace:
 
 _TRACE_SQL = """
 WITH RECURSIVE walk(id) AS (
-    SELECT %s
+    SELECT CAST(%s AS BIGINT)
     UNION
     SELECT l.{far} FROM {link} l JOIN walk w ON l.{near} = w.id
 )
@@ -232,7 +232,7 @@ def record_save_new(*, instance: models.Model, user: Any) -> models.Model:
 @transaction.atomic
 def record_update(*, instance: models.Model, data: dict[str, Any], user: Any) -> models.Model:
     """Apply ``data`` to ``instance``, validate, save the changed fields and log old → new."""
-    locked = type(instance).objects.select_for_update().get(pk=instance.pk)
+    locked = type(instance)._default_manager.select_for_update().get(pk=instance.pk)
     before = snapshot(locked)
     for name, value in data.items():
         setattr(locked, name, value)

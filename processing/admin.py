@@ -1,4 +1,8 @@
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import Model
+from django.http import HttpRequest
 
 from lims.admin import RecordAdmin, ServiceAdmin
 from processing import models as m
@@ -29,12 +33,12 @@ class GloveboxReadingAdmin(RecordAdmin):
 
 
 class WeighingInline(admin.TabularInline):
-    model = m.WeighingEntry
+    model: type[Model] = m.WeighingEntry
     extra = 0
     can_delete = False
     readonly_fields = [f.name for f in m.WeighingEntry._meta.fields]
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 

@@ -23,7 +23,10 @@ def roles(db: Any) -> None:
 def make_user(roles: None, django_user_model: Any) -> Any:
     def make(role: str, username: str | None = None) -> Any:
         user = django_user_model.objects.create_user(
-            username=username or role, password="pw-for-tests", is_superuser=role == ADMIN
+            username=username or role,
+            password="pw-for-tests",
+            is_staff=True,
+            is_superuser=role == ADMIN,
         )
         user.groups.add(Group.objects.get(name=role))
         return user

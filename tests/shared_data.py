@@ -23,7 +23,9 @@ def require_shared_data(*parts: str) -> Path:
     path = SHARED_DATA.joinpath(*parts)
     if path.exists():
         return path
-    reason = f"real instrument data not found at {path} (the ../shared/data folder beside the project)"
+    reason = (
+        f"real instrument data not found at {path} (the ../shared/data folder beside the project)"
+    )
     if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
         pytest.fail(f"CI=true but {reason}", pytrace=False)
     pytest.skip(reason)

@@ -6,33 +6,95 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('lims', '0001_initial'),
-        ('processing', '0001_initial'),
+        ("lims", "0001_initial"),
+        ("processing", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Measurement',
+            name="Measurement",
             fields=[
-                ('record_ptr', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, related_name='as_measurement', serialize=False, to='lims.record')),
-                ('measurement_type', models.CharField(choices=[('density', 'Density'), ('hardness', 'Hardness'), ('xrd', 'XRD'), ('eis', 'impedance'), ('ccd', 'critical current density'), ('cycling', 'galvanostatic cycling'), ('stripping', 'total stripping'), ('other', 'Other')], max_length=20)),
-                ('temperature_C', models.FloatField(blank=True, null=True)),
-                ('conditions', models.JSONField(blank=True, default=dict)),
-                ('measured_at', models.DateTimeField()),
-                ('instrument', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='processing.equipment')),
-                ('operator', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('raw_file', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='measurements', to='lims.storedfile')),
-                ('subject', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='measurements', to='lims.record')),
+                (
+                    "record_ptr",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        parent_link=True,
+                        primary_key=True,
+                        related_name="as_measurement",
+                        serialize=False,
+                        to="lims.record",
+                    ),
+                ),
+                (
+                    "measurement_type",
+                    models.CharField(
+                        choices=[
+                            ("density", "Density"),
+                            ("hardness", "Hardness"),
+                            ("xrd", "XRD"),
+                            ("eis", "impedance"),
+                            ("ccd", "critical current density"),
+                            ("cycling", "galvanostatic cycling"),
+                            ("stripping", "total stripping"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("temperature_C", models.FloatField(blank=True, null=True)),
+                ("conditions", models.JSONField(blank=True, default=dict)),
+                ("measured_at", models.DateTimeField()),
+                (
+                    "instrument",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="processing.equipment",
+                    ),
+                ),
+                (
+                    "operator",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "raw_file",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="measurements",
+                        to="lims.storedfile",
+                    ),
+                ),
+                (
+                    "subject",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="measurements",
+                        to="lims.record",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-measured_at', 'code'],
-                'indexes': [models.Index(fields=['subject', 'measurement_type'], name='meas_subject_type_idx')],
+                "ordering": ["-measured_at", "code"],
+                "indexes": [
+                    models.Index(
+                        fields=["subject", "measurement_type"], name="meas_subject_type_idx"
+                    )
+                ],
             },
-            bases=('lims.record',),
+            bases=("lims.record",),
         ),
     ]

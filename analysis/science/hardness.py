@@ -107,7 +107,7 @@ def summarize(
 def _stats(
     name: str, values: Sequence[float] | ArrayLike
 ) -> tuple[int, float, float, float, float]:
-    array = array_1d(name, values)  # type: ignore[arg-type]
+    array = array_1d(name, values)
     if np.any(array <= 0.0):
         raise ValueError(f"{name} must all be > 0 (hardness values)")
     n = int(array.size)

@@ -16,7 +16,9 @@ from lims.services import record_delete, record_update
 
 def code_field(model: type[Model], **kwargs: Any) -> serializers.SlugRelatedField:
     """A link to another record, written and shown as its code (``"PEL-0007-03"``)."""
-    return serializers.SlugRelatedField(slug_field="code", queryset=model.objects.all(), **kwargs)
+    return serializers.SlugRelatedField(
+        slug_field="code", queryset=model._default_manager.all(), **kwargs
+    )
 
 
 def user_field(**kwargs: Any) -> serializers.SlugRelatedField:
@@ -39,9 +41,9 @@ class RecordSerializer(serializers.ModelSerializer):
         help_text="Unique code people type, scan and print; generated when left out.",
     )
     kind = serializers.CharField(read_only=True)
-    label = serializers.CharField(read_only=True)
+    label = serializers.CharField(read_only=True)  # type: ignore[assignment]
     url = serializers.CharField(source="get_absolute_url", read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by = serializers.CharField(source="created_by.username", read_only=True, default=None)
 
     BASE_FIELDS: ClassVar[list[str]] = [
         "code",
@@ -75,6 +77,7 @@ class ServiceViewSet(viewsets.ModelViewSet):
         )
 
     def perform_update(self, serializer: serializers.BaseSerializer) -> None:
+        assert serializer.instance is not None
         data = dict(serializer.validated_data)
         data.pop("code", None)
         serializer.instance = record_update(

@@ -35,18 +35,18 @@ class RecordSummarySerializer(serializers.ModelSerializer):
 class TraceNodeSerializer(serializers.Serializer):
     code = serializers.CharField()
     kind = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]
     url = serializers.CharField()
 
 
 class TraceEdgeSerializer(serializers.Serializer):
-    parent = serializers.CharField()
+    parent = serializers.CharField()  # type: ignore[assignment]  # a field named like a Field attribute
     child = serializers.CharField()
     role = serializers.CharField()
 
 
 class TraceSerializer(serializers.Serializer):
-    root = serializers.CharField()
+    root = serializers.CharField()  # type: ignore[assignment]  # a field named like a Field attribute
     direction = serializers.ChoiceField(choices=["backward", "forward"])
     nodes = TraceNodeSerializer(many=True)
     edges = TraceEdgeSerializer(many=True)

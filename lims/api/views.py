@@ -50,8 +50,10 @@ class HistoryView(generics.ListAPIView):
     serializer_class = HistoryEntrySerializer
     filterset_class = HistoryFilterSet
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        return HistoryEntry.objects.filter(record_code=self.kwargs["code"])
+    queryset = HistoryEntry.objects.all()
+
+    def get_queryset(self):
+        return self.queryset.filter(record_code=self.kwargs.get("code", ""))
 
 
 class RecordViewSet(viewsets.ReadOnlyModelViewSet):

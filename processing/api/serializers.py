@@ -220,6 +220,8 @@ class SeparatorSerializer(RecordSerializer):
         ]
 
     def get_cell(self, obj: Separator) -> str | None:
+        if hasattr(obj, "cell_code"):
+            return obj.cell_code
         cell = getattr(obj, "cell", None)
         return cell.code if cell else None
 

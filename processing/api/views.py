@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from django.db.models import Count, Prefetch
+from django.db.models import Count, F, Prefetch
 
 from lims.api.base import RecordViewSet, ServiceViewSet
 from processing import filtersets, services
@@ -58,9 +58,9 @@ class SynthesisBatchViewSet(RecordViewSet):
     ordering_fields = ["code", "started_on", "created_at"]
     create_service = staticmethod(services.batch_create)
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
+    def get_queryset(self):
         if self.action == "list":
-            return self.queryset.annotate(pellet_count=Count("pellets"))
+            return self.queryset.annotate(pellet_count=Count("pellets")).order_by("code")
         return self.queryset.prefetch_related(
             Prefetch(
                 "weighings",
@@ -72,7 +72,7 @@ class SynthesisBatchViewSet(RecordViewSet):
             ),
         )
 
-    def get_serializer_class(self):  # type: ignore[no-untyped-def]
+    def get_serializer_class(self):
         return (
             s.SynthesisBatchListSerializer if self.action == "list" else s.SynthesisBatchSerializer
         )
@@ -102,7 +102,11 @@ class PelletViewSet(RecordViewSet):
 
 
 class SeparatorViewSet(RecordViewSet):
-    queryset = Separator.objects.select_related("created_by", "pellet", "cell")
+    # Django loads a reverse one-to-one record without its parent-table fields, so the cell's
+    # code is annotated instead of select_related (which would cost one query per row).
+    queryset = Separator.objects.select_related("created_by", "pellet").annotate(
+        cell_code=F("cell__code")
+    )
     serializer_class = s.SeparatorSerializer
     filterset_class = filtersets.SeparatorFilterSet
     ordering_fields = ["code", "created_at", "polished_at"]
@@ -118,8 +122,8 @@ class MetalFoilViewSet(RecordViewSet):
     ordering_fields = ["code", "created_at"]
     create_service = staticmethod(services.foil_create)
 
-    def get_queryset(self):  # type: ignore[no-untyped-def]
-        return self.queryset.annotate(pass_count=Count("passes"))
+    def get_queryset(self):
+        return self.queryset.annotate(pass_count=Count("passes")).order_by("code")
 
 
 class FoldPassViewSet(ServiceViewSet):

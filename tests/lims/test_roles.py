@@ -1,0 +1,117 @@
+"""Roles: each allowed and refused where it should be, through the API and the pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+pytestmark = pytest.mark.django_db
+
+LOT = {"chemical": "ZrO2", "supplier": "Acme", "lot_number": "R-1"}
+
+
+def test_anonymous_is_refused_everywhere(lab: Any, client: Any) -> None:
+    anonymous = APIClient()
+    for url in (
+        "/api/cells/",
+        f"/api/trace/{lab.cell.code}/",
+        f"/api/history/{lab.cell.code}/",
+        "/api/schema/",
+    ):
+        assert anonymous.get(url).status_code in (401, 403), url
+    for url in ("/", f"/r/{lab.cell.code}/"):
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/login/"), url
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [("operator", 403), ("scientist", 201), ("auditor", 403), ("admin", 201)],
+)
+def test_who_may_create_a_lot(api: Any, role: str, status: int) -> None:
+    assert api(role).post("/api/lots/", LOT).status_code == status
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [("operator", 201), ("scientist", 201), ("auditor", 403), ("admin", 201)],
+)
+def test_who_may_log_a_fold_pass(api: Any, lab: Any, role: str, status: int) -> None:
+    response = api(role).post(
+        "/api/fold-passes/", {"foil": lab.foil.code, "thickness_after_um": 99}
+    )
+    assert response.status_code == status
+
+
+@pytest.mark.parametrize("role", ["operator", "scientist", "auditor", "admin"])
+def test_every_role_reads_everything(api: Any, lab: Any, role: str) -> None:
+    client = api(role)
+    for url in (
+        "/api/cells/",
+        f"/api/cells/{lab.cell.code}/",
+        "/api/lots/",
+        f"/api/trace/{lab.cell.code}/",
+        f"/api/history/{lab.cell.code}/",
+        "/api/measurements/",
+    ):
+        assert client.get(url).status_code == 200, url
+
+
+@pytest.mark.parametrize(
+    ("role", "status"), [("operator", 403), ("auditor", 403), ("scientist", 200)]
+)
+def test_who_may_edit_and_delete_a_cell(api: Any, lab: Any, role: str, status: int) -> None:
+    client = api(role)
+    assert (
+        client.patch(f"/api/cells/{lab.cell.code}/", {"housing": "coin cell"}).status_code == status
+    )
+    assert (
+        client.post(f"/api/cells/{lab.cell.code}/status/", {"status": "on_test"}).status_code
+        == status
+    )
+
+
+def test_auditor_changes_nothing_through_the_admin(client: Any, users: Any, lab: Any) -> None:
+    client.force_login(users["auditor"])
+    assert client.get(f"/admin/cells/cell/{lab.cell.pk}/change/").status_code == 200  # can view
+    assert client.get("/admin/processing/chemicallot/add/").status_code == 403
+    response = client.post(f"/admin/cells/cell/{lab.cell.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 403
+    lab.cell.refresh_from_db()
+
+
+def test_operator_may_log_but_not_create_batches_in_the_admin(client: Any, users: Any) -> None:
+    client.force_login(users["operator"])
+    assert client.get("/admin/processing/foldpass/add/").status_code == 200
+    assert client.get("/admin/processing/synthesisbatch/add/").status_code == 403
+
+
+def test_scientist_edit_in_the_admin_is_logged(client: Any, users: Any, lab: Any) -> None:
+    from lims.models import HistoryEntry
+
+    client.force_login(users["scientist"])
+    url = f"/admin/processing/equipment/{lab.furnace.pk}/change/"
+    form = {
+        "equipment_type": "furnace",
+        "name": "Renamed furnace",
+        "manufacturer": "",
+        "model_name": "",
+        "serial_number": "",
+        "location": "",
+        "calibration_due_on": "",
+        "notes": "",
+    }
+    response = client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    entry = HistoryEntry.objects.filter(record_code=lab.furnace.code, action="update").get()
+    assert entry.changes["name"][1] == "Renamed furnace"
+    assert entry.username == "scientist"
+
+
+def test_token_authentication_for_instruments(api: Any, lab: Any) -> None:
+    assert api("operator").get(f"/api/cells/{lab.cell.code}/").json()["code"] == lab.cell.code
+    bad = APIClient()
+    bad.credentials(HTTP_AUTHORIZATION="Token not-a-token")
+    assert bad.get("/api/cells/").status_code == 401
