@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from lims.models import FieldCheckConstraint, Record, positive_check, record_ptr
+from lims.models import FieldCheckConstraint, OwnedRow, Record, positive_check, record_ptr
 from processing.models import (
     ChemicalLot,
     ElectrodePiece,
@@ -106,9 +106,10 @@ class Cell(Record):
         return parents
 
 
-class AssemblyStep(models.Model):
+class AssemblyStep(OwnedRow):
     """One step of building a cell: press foils onto the separator, melt-quench, seal."""
 
+    owner_field = "cell"
     operator_logs = True
 
     class Type(models.TextChoices):
@@ -164,7 +165,3 @@ class AssemblyStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.cell_id} step {self.sequence} {self.step_type}"
-
-    @property
-    def history_owner(self) -> Record:
-        return self.cell

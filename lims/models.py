@@ -145,6 +145,24 @@ def record_model(kind: str) -> type[Record] | None:
     return record_models().get(kind)
 
 
+class OwnedRow(models.Model):
+    """A row that belongs to one record and has no code of its own: a weighing of a batch, a
+    fold pass of a foil, an assembly step of a cell. Its history is filed under the owner's
+    code and it may add lineage parents to its owner (a step's furnace, a pass's glovebox reading).
+    """
+
+    #: Name of the foreign key to the owning record.
+    owner_field: ClassVar[str]
+
+    class Meta:
+        abstract = True
+
+    @property
+    def history_owner(self) -> Record:
+        owner: Record = getattr(self, self.owner_field)
+        return owner
+
+
 class Link(models.Model):
     """A lineage edge: ``child`` was made from, or by, ``parent`` in ``role``.
 

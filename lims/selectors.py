@@ -8,7 +8,7 @@ from typing import Any
 from django.db import models
 from django.shortcuts import get_object_or_404
 
-from lims.models import HistoryEntry, Link, Record
+from lims.models import HistoryEntry, Link, OwnedRow, Record
 
 HIDDEN_FIELDS = {
     "id",
@@ -64,7 +64,7 @@ def _sub_tables(record: Record) -> list[SubTable]:
     tables = []
     for rel in record._meta.related_objects:
         model = rel.related_model
-        if not rel.one_to_many or not hasattr(model, "history_owner"):
+        if not rel.one_to_many or not issubclass(model, OwnedRow):
             continue
         shown = [
             f for f in model._meta.concrete_fields if f.name != "id" and f.name != rel.field.name

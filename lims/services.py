@@ -15,14 +15,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
+from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.core.files.base import File
 from django.db import connection, models, transaction
 from django.db.models import ProtectedError
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from lims.context import current_request_id
-from lims.models import CodeSequence, HistoryEntry, Link, Record, StoredFile
+from lims.models import CodeSequence, HistoryEntry, Link, OwnedRow, Record, StoredFile
 
 # ---------------------------------------------------------------------------------------------
 # Codes
@@ -96,8 +98,7 @@ def history_owner_code(instance: models.Model) -> str:
     """The record code a row's history is filed under: its own, or its owner's."""
     if isinstance(instance, Record):
         return instance.code
-    owner = getattr(instance, "history_owner", None)
-    return owner.code if owner is not None else ""
+    return instance.history_owner.code if isinstance(instance, OwnedRow) else ""
 
 
 def history_log(
@@ -158,13 +159,41 @@ class Trace:
     nodes: list[dict[str, Any]] = field(default_factory=list)
     edges: list[dict[str, str]] = field(default_factory=list)
 
+    def operators(self) -> list[str]:
+        """Who made or logged anything on the traced records: creators and step operators.
 
-_TRACE_SQL = """
+        One query (a union over every model with an ``operator``), whatever the trace's size.
+        """
+        walk = RawSQL(_walk_sql(self.direction) + " SELECT id FROM walk", [self.root.pk])
+        people = Record.objects.filter(pk__in=walk, created_by__isnull=False).values_list(
+            "created_by__username", flat=True
+        )
+        parts = []
+        for model in apps.get_models():
+            if "operator" not in {f.name for f in model._meta.fields}:
+                continue
+            if issubclass(model, Record):
+                owner = "pk"
+            elif issubclass(model, OwnedRow):
+                owner = model.owner_field
+            else:
+                continue
+            parts.append(
+                model._default_manager.filter(**{f"{owner}__in": walk, "operator__isnull": False})
+                .values_list("operator__username", flat=True)
+                .order_by()
+            )
+        return sorted(set(people.order_by().union(*parts)))
+
+
+_WALK_SQL = """
 WITH RECURSIVE walk(id) AS (
     SELECT CAST(%s AS BIGINT)
     UNION
     SELECT l.{far} FROM {link} l JOIN walk w ON l.{near} = w.id
-)
+)"""
+
+_TRACE_SQL = """{walk}
 SELECT p.code, p.kind, p.label, c.code, c.kind, c.label, l.role
 FROM {link} l
 JOIN walk w ON l.{near} = w.id
@@ -172,6 +201,11 @@ JOIN {record} p ON p.id = l.parent_id
 JOIN {record} c ON c.id = l.child_id
 ORDER BY p.code, c.code, l.role
 """
+
+
+def _walk_sql(direction: str) -> str:
+    near, far = ("child_id", "parent_id") if direction == "backward" else ("parent_id", "child_id")
+    return _WALK_SQL.format(near=near, far=far, link=Link._meta.db_table)
 
 
 def lineage_trace(*, root: Record, direction: str) -> Trace:
@@ -182,9 +216,9 @@ def lineage_trace(*, root: Record, direction: str) -> Trace:
     """
     if direction not in {"backward", "forward"}:
         raise ValueError(f"direction must be 'backward' or 'forward', not {direction!r}")
-    near, far = ("child_id", "parent_id") if direction == "backward" else ("parent_id", "child_id")
+    near = "child_id" if direction == "backward" else "parent_id"
     sql = _TRACE_SQL.format(
-        near=near, far=far, link=Link._meta.db_table, record=Record._meta.db_table
+        walk=_walk_sql(direction), near=near, link=Link._meta.db_table, record=Record._meta.db_table
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [root.pk])
@@ -249,7 +283,7 @@ def record_update(*, instance: models.Model, data: dict[str, Any], user: Any) ->
 def record_delete(*, instance: models.Model, user: Any) -> None:
     """Delete a row that nothing else was made from; refuse (``ValidationError``) otherwise."""
     before = snapshot(instance)
-    owner = getattr(instance, "history_owner", None)
+    owner = instance.history_owner if isinstance(instance, OwnedRow) else None
     code, pk = history_owner_code(instance), instance.pk
     if isinstance(instance, Record) and instance.child_links.exists():
         children = ", ".join(
@@ -283,9 +317,8 @@ def _describe(instance: Record) -> str:
 def _after_change(instance: models.Model) -> None:
     if isinstance(instance, Record):
         lineage_sync(record=instance)
-    owner = getattr(instance, "history_owner", None)
-    if owner is not None:
-        lineage_sync(record=owner)
+    if isinstance(instance, OwnedRow):
+        lineage_sync(record=instance.history_owner)
 
 
 def acting_user(user: Any) -> Any:

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from lims.models import FieldCheckConstraint, Record, positive_check, record_ptr
+from lims.models import FieldCheckConstraint, OwnedRow, Record, positive_check, record_ptr
 
 User = settings.AUTH_USER_MODEL
 
@@ -209,9 +209,10 @@ class SynthesisBatch(Record):
         return parents
 
 
-class WeighingEntry(models.Model):
+class WeighingEntry(OwnedRow):
     """One precursor weighed into a batch: which lot, how much was wanted and how much went in."""
 
+    owner_field = "batch"
     operator_logs = True
 
     batch = models.ForeignKey(SynthesisBatch, on_delete=models.CASCADE, related_name="weighings")
@@ -243,10 +244,6 @@ class WeighingEntry(models.Model):
         return f"{self.batch_id}: {self.lot_id} {self.actual_mass_g:g} g"
 
     @property
-    def history_owner(self) -> Record:
-        return self.batch
-
-    @property
     def deviation_g(self) -> float:
         return self.actual_mass_g - self.target_mass_g
 
@@ -255,9 +252,10 @@ class WeighingEntry(models.Model):
         return 100.0 * self.deviation_g / self.target_mass_g
 
 
-class ProcessStep(models.Model):
+class ProcessStep(OwnedRow):
     """One ordered step of a synthesis batch (mix, press, calcine, grind, sinter ...)."""
 
+    owner_field = "batch"
     operator_logs = True
 
     class Type(models.TextChoices):
@@ -323,10 +321,6 @@ class ProcessStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.batch_id} step {self.sequence} {self.step_type}"
-
-    @property
-    def history_owner(self) -> Record:
-        return self.batch
 
 
 class Pellet(Record):
@@ -477,9 +471,10 @@ class MetalFoil(Record):
         return parents
 
 
-class FoldPass(models.Model):
+class FoldPass(OwnedRow):
     """One cut/fold/calender pass of a foil, logged at the glovebox. Numbers run 1, 2, 3 ..."""
 
+    owner_field = "foil"
     operator_logs = True
 
     foil = models.ForeignKey(MetalFoil, on_delete=models.CASCADE, related_name="passes")
@@ -517,10 +512,6 @@ class FoldPass(models.Model):
 
     def __str__(self) -> str:
         return f"pass {self.pass_number}"
-
-    @property
-    def history_owner(self) -> Record:
-        return self.foil
 
 
 class ElectrodePiece(Record):

@@ -50,6 +50,10 @@ class TraceSerializer(serializers.Serializer):
     direction = serializers.ChoiceField(choices=["backward", "forward"])
     nodes = TraceNodeSerializer(many=True)
     edges = TraceEdgeSerializer(many=True)
+    operators = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Usernames of everyone who made or logged the traced records",
+    )
 
 
 class StoredFileSerializer(serializers.ModelSerializer):

@@ -5,7 +5,7 @@ from rest_framework.routers import SimpleRouter
 from lims.api import views
 
 router = SimpleRouter()
-router.register("records", views.RecordViewSet)
+router.register("records", views.AnyRecordViewSet)
 router.register("files", views.StoredFileViewSet)
 
 urlpatterns = [

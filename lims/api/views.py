@@ -40,7 +40,13 @@ class TraceView(APIView):
         root = get_object_or_404(Record, code=code)
         trace = lineage_trace(root=root, direction=direction)
         return Response(
-            {"root": root.code, "direction": direction, "nodes": trace.nodes, "edges": trace.edges}
+            {
+                "root": root.code,
+                "direction": direction,
+                "nodes": trace.nodes,
+                "edges": trace.edges,
+                "operators": trace.operators(),
+            }
         )
 
 
@@ -56,7 +62,7 @@ class HistoryView(generics.ListAPIView):
         return self.queryset.filter(record_code=self.kwargs.get("code", ""))
 
 
-class RecordViewSet(viewsets.ReadOnlyModelViewSet):
+class AnyRecordViewSet(viewsets.ReadOnlyModelViewSet):
     """All records of every kind, for finding a code (``?code_contains=0007``)."""
 
     queryset = Record.objects.all()

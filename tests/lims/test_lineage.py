@@ -139,3 +139,21 @@ def test_changing_a_weighing_lot_moves_the_lineage_edge(users: Any, lab: Any) ->
     )
     assert new_lot.code in parents
     assert lab.lots["La2O3"].code not in parents
+
+
+def test_backward_trace_names_everyone_who_made_or_logged_the_parts(
+    api: Any, users: Any, lab: Any
+) -> None:
+    from django.contrib.auth import get_user_model
+
+    from processing.services import foil_log_pass
+
+    glovebox_hand = get_user_model().objects.create_user("glovebox-hand")
+    foil_log_pass(
+        user=users["operator"], foil=lab.foil, thickness_after_um=95, operator=glovebox_hand
+    )
+    body = api("auditor").get(f"/api/trace/{lab.cell.code}/").json()
+    # The lab fixture was built by the scientist; the pass was logged for glovebox-hand.
+    assert body["operators"] == ["glovebox-hand", "scientist"]
+    unrelated = lineage_trace(root=lab.separators[1], direction="forward")
+    assert unrelated.operators() == ["scientist"]
