@@ -178,8 +178,9 @@ class Trace:
                 owner = model.owner_field
             else:
                 continue
+            rows: Any = model._default_manager  # the lookups are per model, not known statically
             parts.append(
-                model._default_manager.filter(**{f"{owner}__in": walk, "operator__isnull": False})
+                rows.filter(**{f"{owner}__in": walk, "operator__isnull": False})
                 .values_list("operator__username", flat=True)
                 .order_by()
             )
