@@ -1,6 +1,7 @@
 """EIS fits and Kramers-Kronig checks on real instrument files from ../shared/data.
 
-The loaders here are deliberately minimal (analysis/readers is a separate module).
+The files are read with analysis.readers, so these tests also check that the readers' sign and
+unit conventions (Im(Z), Ohm, Hz) are the ones the fit expects.
 """
 
 from pathlib import Path
@@ -8,31 +9,26 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from analysis.readers import read
 from analysis.science import eis
 from tests.shared_data import require_shared_data
 
 
 def load_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
-    data = np.loadtxt(path, delimiter=",")
-    return data[:, 0], data[:, 1] + 1j * data[:, 2]
+    data = read(path, mapping="eis3").data
+    return data["freq_Hz"].to_numpy(), data["z_real_ohm"].to_numpy() + 1j * data[
+        "z_imag_ohm"
+    ].to_numpy()
 
 
 def load_mpt(path: Path, cycle: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    lines = path.read_text(encoding="latin-1").splitlines()
-    n_header = int(lines[1].split(":")[1])
-    columns = {name: k for k, name in enumerate(lines[n_header - 1].split("\t"))}
-    rows = np.array(
-        [
-            [float(x) for x in (cells[columns["freq/Hz"]], cells[columns["Re(Z)/Ohm"]],
-                                cells[columns["-Im(Z)/Ohm"]], cells[columns["cycle number"]])]
-            for line in lines[n_header:]
-            if line.strip() and (cells := line.split("\t"))
-        ]
-    )  # fmt: skip
-    rows = rows[rows[:, 0] > 0]  # GEIS files interleave zero-frequency (DC) rows
+    data = read(path).data
+    data = data[data["freq_Hz"] > 0]  # GEIS files interleave zero-frequency (DC) rows
     if cycle is not None:
-        rows = rows[rows[:, 3] == cycle]
-    return rows[:, 0], rows[:, 1] - 1j * rows[:, 2]
+        data = data[data["cycle"] == cycle]
+    return data["freq_Hz"].to_numpy(), data["z_real_ohm"].to_numpy() + 1j * data[
+        "z_imag_ohm"
+    ].to_numpy()
 
 
 def test_example_csv_is_kk_valid_and_fits_without_guess():
