@@ -119,6 +119,18 @@ class Record(models.Model):
         return []
 
 
+def not_before_check(later: str, earlier: str, *, name: str) -> FieldCheckConstraint:
+    """The database refuses ``later`` before ``earlier`` when both are set."""
+    return FieldCheckConstraint(
+        field_name=later,
+        condition=Q(**{f"{later}__gte": F(earlier)})
+        | Q(**{f"{later}__isnull": True})
+        | Q(**{f"{earlier}__isnull": True}),
+        name=name,
+        violation_error_message=f"{later} cannot be before {earlier}.",
+    )
+
+
 def record_ptr(kind: str) -> models.OneToOneField:
     """The link of a concrete record to its ``Record`` row, under a name that cannot clash
     with a field of another record (``Cell.separator`` vs ``Record.separator``)."""

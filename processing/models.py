@@ -9,7 +9,14 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from lims.models import FieldCheckConstraint, OwnedRow, Record, positive_check, record_ptr
+from lims.models import (
+    FieldCheckConstraint,
+    OwnedRow,
+    Record,
+    not_before_check,
+    positive_check,
+    record_ptr,
+)
 
 User = settings.AUTH_USER_MODEL
 
@@ -46,14 +53,7 @@ class ChemicalLot(Record):
                 name="chemicallot_purity_range",
                 violation_error_message="purity_percent must be above 0 and at most 100.",
             ),
-            FieldCheckConstraint(
-                field_name="opened_on",
-                condition=Q(opened_on__gte=models.F("received_on"))
-                | Q(opened_on__isnull=True)
-                | Q(received_on__isnull=True),
-                name="chemicallot_opened_after_received",
-                violation_error_message="opened_on cannot be before received_on.",
-            ),
+            not_before_check("opened_on", "received_on", name="chemicallot_opened_after_received"),
         ]
 
     def describe(self) -> str:
@@ -309,14 +309,7 @@ class ProcessStep(OwnedRow):
             positive_check("ramp_down_C_min"),
             positive_check("dwell_h", allow_zero=True),
             positive_check("pressure_MPa"),
-            FieldCheckConstraint(
-                field_name="ended_at",
-                condition=Q(ended_at__gte=models.F("started_at"))
-                | Q(ended_at__isnull=True)
-                | Q(started_at__isnull=True),
-                name="processstep_ends_after_start",
-                violation_error_message="ended_at cannot be before started_at.",
-            ),
+            not_before_check("ended_at", "started_at", name="processstep_ends_after_start"),
         ]
 
     def __str__(self) -> str:

@@ -296,3 +296,17 @@ def test_lists_do_not_query_per_row(
         with CaptureQueriesContext(connection) as q:
             assert client.get(url).json()["count"] > 0
         assert len(q) == small[url], f"{url}: {small[url]} queries with 1 chain, {len(q)} with 4"
+
+
+def test_a_step_cannot_end_before_it_starts(api: Any, lab: Any) -> None:
+    response = api("operator").post(
+        "/api/process-steps/",
+        {
+            "batch": lab.batch.code,
+            "step_type": "calcine",
+            "started_at": "2026-11-20T10:00:00Z",
+            "ended_at": "2026-11-20T09:00:00Z",
+        },
+    )
+    assert response.status_code == 400
+    assert response.json()["ended_at"] == ["ended_at cannot be before started_at."]
