@@ -49,7 +49,9 @@ class Measurement(Record):
     class Meta:
         ordering = ["-measured_at", "code"]
         indexes = [
-            models.Index(fields=["subject", "measurement_type"], name="meas_subject_type_idx")
+            models.Index(fields=["subject", "measurement_type"], name="meas_subject_type_idx"),
+            # The list's default order: without it every page sorts all the measurements.
+            models.Index(fields=["-measured_at"], name="meas_measured_at_idx"),
         ]
 
     def describe(self) -> str:

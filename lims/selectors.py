@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import models
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from lims.models import HistoryEntry, Link, OwnedRow, Record
 
@@ -57,6 +59,8 @@ def _display(instance: models.Model, f: Any) -> FieldRow:
     if f.choices:
         return FieldRow(label, getattr(instance, f"get_{f.name}_display")())
     value = getattr(instance, f.attname)
+    if isinstance(value, dt.datetime):
+        value = timezone.localtime(value).strftime("%Y-%m-%d %H:%M")
     return FieldRow(label, "" if value is None else value)
 
 

@@ -118,6 +118,9 @@ def history_log(
     before = before or {}
     keys = list(dict.fromkeys([*before, *after]))
     changes = {k: [before.get(k), after.get(k)] for k in keys if before.get(k) != after.get(k)}
+    if action == HistoryEntry.Action.CREATE:
+        # A new row lists the values it was given, not every field left blank.
+        changes = {k: v for k, v in changes.items() if v[1] not in ("", [], {}, None)}
     if action == HistoryEntry.Action.UPDATE and not changes:
         return None
     user = user if getattr(user, "is_authenticated", False) else None
@@ -194,14 +197,26 @@ WITH RECURSIVE walk(id) AS (
     SELECT l.{far} FROM {link} l JOIN walk w ON l.{near} = w.id
 )"""
 
-_TRACE_SQL = """{walk}
-SELECT p.code, p.kind, p.label, c.code, c.kind, c.label, l.role
-FROM {link} l
-JOIN walk w ON l.{near} = w.id
-JOIN {record} p ON p.id = l.parent_id
-JOIN {record} c ON c.id = l.child_id
-ORDER BY p.code, c.code, l.role
-"""
+# Each edge comes with the record on its far side; the near side is the root or the far side
+# of an earlier edge, so every node's fields arrive exactly once. On PostgreSQL the far record
+# is fetched by a LATERAL primary-key lookup: the planner cannot estimate how many records a
+# walk reaches, and with a plain join it scanned the whole record table even for small traces
+# (31 ms instead of 1 ms on 150,000 records, bench/trace.py). SQLite has no LATERAL, and its
+# planner already looks each record up by key.
+_TRACE_SQL = {
+    "postgresql": """{walk}
+SELECT l.parent_id, l.child_id, l.role, f.code, f.kind, f.label
+FROM walk w
+JOIN {link} l ON l.{near} = w.id
+CROSS JOIN LATERAL (SELECT r.code, r.kind, r.label FROM {record} r WHERE r.id = l.{far} OFFSET 0) f
+""",
+    "default": """{walk}
+SELECT l.parent_id, l.child_id, l.role, f.code, f.kind, f.label
+FROM walk w
+JOIN {link} l ON l.{near} = w.id
+JOIN {record} f ON f.id = l.{far}
+""",
+}
 
 
 def _walk_sql(direction: str) -> str:
@@ -214,25 +229,34 @@ def lineage_trace(*, root: Record, direction: str) -> Trace:
 
     One recursive query whatever the depth and the kinds of record on the way; ``UNION``
     (not ``UNION ALL``) visits each record once, so shared parents and cycles end the walk.
+    Nodes are sorted by code, edges by parent, child and role.
     """
     if direction not in {"backward", "forward"}:
         raise ValueError(f"direction must be 'backward' or 'forward', not {direction!r}")
-    near = "child_id" if direction == "backward" else "parent_id"
-    sql = _TRACE_SQL.format(
-        walk=_walk_sql(direction), near=near, link=Link._meta.db_table, record=Record._meta.db_table
+    near, far = ("child_id", "parent_id") if direction == "backward" else ("parent_id", "child_id")
+    template = _TRACE_SQL.get(connection.vendor, _TRACE_SQL["default"])
+    sql = template.format(
+        walk=_walk_sql(direction),
+        near=near,
+        far=far,
+        link=Link._meta.db_table,
+        record=Record._meta.db_table,
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [root.pk])
         rows = cursor.fetchall()
+    far_index = 1 if direction == "forward" else 0
+    fields = {root.pk: (root.code, root.kind, root.label)}
+    for row in rows:
+        fields[row[far_index]] = row[3:]
     result = Trace(root=root, direction=direction)
-    nodes = {root.code: (root.kind, root.label)}
-    for p_code, p_kind, p_label, c_code, c_kind, c_label, role in rows:
-        nodes.setdefault(p_code, (p_kind, p_label))
-        nodes.setdefault(c_code, (c_kind, c_label))
-        result.edges.append({"parent": p_code, "child": c_code, "role": role})
+    result.edges = sorted(
+        ({"parent": fields[p][0], "child": fields[c][0], "role": role} for p, c, role, *_ in rows),
+        key=lambda e: (e["parent"], e["child"], e["role"]),
+    )
     result.nodes = [
         {"code": code, "kind": kind, "label": label, "url": f"/r/{code}/"}
-        for code, (kind, label) in nodes.items()
+        for code, kind, label in sorted(fields.values())
     ]
     return result
 

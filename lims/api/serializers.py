@@ -50,6 +50,9 @@ class TraceSerializer(serializers.Serializer):
     direction = serializers.ChoiceField(choices=["backward", "forward"])
     nodes = TraceNodeSerializer(many=True)
     edges = TraceEdgeSerializer(many=True)
+    counts = serializers.DictField(
+        child=serializers.IntegerField(), help_text="Number of traced records of each kind"
+    )
     operators = serializers.ListField(
         child=serializers.CharField(),
         help_text="Usernames of everyone who made or logged the traced records",

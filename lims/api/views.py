@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections import Counter
+
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -18,7 +20,7 @@ from lims.api.serializers import (
     TraceSerializer,
 )
 from lims.filtersets import HistoryFilterSet, RecordFilterSet
-from lims.models import HistoryEntry, Record, StoredFile
+from lims.models import HistoryEntry, Record, StoredFile, record_models
 from lims.services import lineage_trace
 
 
@@ -29,7 +31,15 @@ class TraceView(APIView):
         parameters=[
             OpenApiParameter(
                 "direction", OpenApiTypes.STR, enum=["backward", "forward"], default="backward"
-            )
+            ),
+            OpenApiParameter(
+                "kinds",
+                OpenApiTypes.STR,
+                description=(
+                    "Comma-separated kinds to return (e.g. cell,measurement): the root and those "
+                    "nodes, with the edges between them. The counts always cover the whole trace."
+                ),
+            ),
         ],
         responses=TraceSerializer,
     )
@@ -39,12 +49,23 @@ class TraceView(APIView):
             raise ValidationError({"direction": "Use 'backward' or 'forward'."})
         root = get_object_or_404(Record, code=code)
         trace = lineage_trace(root=root, direction=direction)
+        counts = Counter(node["kind"] for node in trace.nodes)
+        nodes, edges = trace.nodes, trace.edges
+        kinds = {k for k in request.query_params.get("kinds", "").split(",") if k}
+        if kinds:
+            unknown = kinds - set(record_models())
+            if unknown:
+                raise ValidationError({"kinds": f"Unknown kinds: {', '.join(sorted(unknown))}."})
+            nodes = [n for n in nodes if n["kind"] in kinds or n["code"] == root.code]
+            kept = {n["code"] for n in nodes}
+            edges = [e for e in edges if e["parent"] in kept and e["child"] in kept]
         return Response(
             {
                 "root": root.code,
                 "direction": direction,
-                "nodes": trace.nodes,
-                "edges": trace.edges,
+                "nodes": nodes,
+                "edges": edges,
+                "counts": dict(sorted(counts.items())),
                 "operators": trace.operators(),
             }
         )

@@ -110,14 +110,6 @@ def test_record_page_controls_are_tap_sized_on_a_tablet(
     assert page.evaluate("() => document.activeElement.name") == "q"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "The sub-row tables (assembly steps: 15 columns; process steps: 18) are wider than a "
-        "tablet and nothing wraps them in a horizontal scroller, so the whole page scrolls "
-        "sideways (scrollWidth 1790 px at 800 px)"
-    ),
-)
 def test_record_page_does_not_scroll_sideways_on_a_tablet(
     new_page: Any, log_in: Any, lab: Any
 ) -> None:

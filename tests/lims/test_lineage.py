@@ -157,3 +157,23 @@ def test_backward_trace_names_everyone_who_made_or_logged_the_parts(
     assert body["operators"] == ["glovebox-hand", "scientist"]
     unrelated = lineage_trace(root=lab.separators[1], direction="forward")
     assert unrelated.operators() == ["scientist"]
+
+
+def test_trace_api_narrows_to_kinds_and_counts_everything(api: Any, lab: Any) -> None:
+    client = api("auditor")
+    url = f"/api/trace/{lab.lots['La2O3'].code}/"
+    full = client.get(url, {"direction": "forward"}).json()
+    narrow = client.get(url, {"direction": "forward", "kinds": "cell,measurement"}).json()
+    assert {n["code"] for n in narrow["nodes"]} == {
+        lab.lots["La2O3"].code,
+        lab.cell.code,
+        lab.measurement.code,
+    }
+    assert narrow["edges"] == [
+        {"parent": lab.cell.code, "child": lab.measurement.code, "role": "measurement"}
+    ]
+    assert narrow["counts"] == full["counts"]
+    assert full["counts"]["separator"] == 2 and full["counts"]["cell"] == 1
+    assert sum(full["counts"].values()) == len(full["nodes"])
+    bad = client.get(url, {"kinds": "cell,unicorn"})
+    assert bad.status_code == 400 and "unicorn" in bad.json()["kinds"]
