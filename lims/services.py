@@ -250,10 +250,9 @@ def lineage_trace(*, root: Record, direction: str) -> Trace:
     for row in rows:
         fields[row[far_index]] = row[3:]
     result = Trace(root=root, direction=direction)
-    result.edges = sorted(
-        ({"parent": fields[p][0], "child": fields[c][0], "role": role} for p, c, role, *_ in rows),
-        key=lambda e: (e["parent"], e["child"], e["role"]),
-    )
+    # Sorting plain tuples keeps the comparisons in C: it matters at 100,000 edges.
+    edges = sorted((fields[p][0], fields[c][0], role) for p, c, role, *_ in rows)
+    result.edges = [{"parent": p, "child": c, "role": role} for p, c, role in edges]
     result.nodes = [
         {"code": code, "kind": kind, "label": label, "url": f"/r/{code}/"}
         for code, kind, label in sorted(fields.values())
