@@ -20,7 +20,9 @@ print(len([m for m in sys.modules if m.startswith("analysis.")]), loaded)
 
 
 def test_science_and_readers_import_without_django() -> None:
-    result = subprocess.run([sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0, result.stderr
     count, loaded = result.stdout.strip().split(" ", 1)
     assert int(count) > 10  # the walk really imported the modules
