@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from lims.models import Record, StoredFile, record_ptr
+
+if TYPE_CHECKING:
+    from analysis.readers import ColumnMapping
 from processing.models import Equipment
 
 
@@ -62,3 +68,39 @@ class Measurement(Record):
         if self.instrument:
             parents.append((self.instrument, "instrument"))
         return parents
+
+
+class ColumnMappingTemplate(models.Model):
+    """A saved column mapping for an instrument's CSV/TSV/XLSX exports, by name.
+
+    ``mapping`` is :class:`analysis.readers.ColumnMapping` as JSON (``to_dict``); the reader
+    refuses unknown canonical columns and units, so a saved template is always usable.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    instrument = models.ForeignKey(
+        Equipment, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    mapping = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        try:
+            self.column_mapping()
+        except (TypeError, ValueError) as exc:
+            raise ValidationError({"mapping": str(exc)}) from exc
+
+    def column_mapping(self) -> ColumnMapping:
+        from analysis.readers import ColumnMapping  # pandas loads on first use, not at start-up
+
+        if not isinstance(self.mapping, dict):
+            raise ValueError("mapping must be an object")
+        return ColumnMapping.from_dict({**self.mapping, "name": self.name})

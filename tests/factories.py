@@ -9,7 +9,7 @@ from typing import Any
 from django.utils import timezone
 
 from analysis.models import Measurement
-from analysis.services import measurement_create
+from analysis.services import column_mapping_template_create, measurement_create
 from cells.models import Cell
 from cells.services import cell_add_step, cell_assemble
 from processing import services as proc
@@ -100,6 +100,9 @@ def build_chain(*, user: Any) -> Chain:
     )
     measurement = measurement_create(
         user=user, subject=cell, measurement_type="eis", temperature_C=25
+    )
+    column_mapping_template_create(
+        user=user, name=f"Cycler {n}", instrument=glovebox, mapping={"columns": {"t (h)": "time_s"}}
     )
     return Chain(
         lots, furnace, glovebox, reading, batch, pellet, separators, foil, pieces, cell, measurement

@@ -4,7 +4,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from analysis.models import Measurement
+from analysis.models import ColumnMappingTemplate, Measurement
 from lims.api.base import RecordSerializer, code_field, user_field
 from lims.api.serializers import StoredFileSerializer
 from lims.models import Record
@@ -49,3 +49,20 @@ class MeasurementSerializer(RecordSerializer):
                 {"upload": "A raw file cannot be replaced; record a new measurement."}
             )
         return attrs
+
+
+class ColumnMappingTemplateSerializer(serializers.ModelSerializer):
+    instrument = code_field(Equipment, required=False, allow_null=True)
+
+    class Meta:
+        model = ColumnMappingTemplate
+        fields = ["id", "name", "description", "instrument", "mapping", "created_at", "updated_at"]
+
+
+class InspectSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        help_text="An instrument file: EC-Lab .mpr/.mpt, CSV/TSV/XLSX, indentation table"
+    )
+    template = serializers.CharField(
+        required=False, help_text="A saved column mapping template's name, or a built-in one (eis3)"
+    )

@@ -272,6 +272,7 @@ LISTS = [
     "/api/measurements/",
     "/api/records/",
     "/api/protocols/",
+    "/api/column-mappings/",
 ]
 
 
