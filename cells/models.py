@@ -8,13 +8,13 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from lims.models import FieldCheckConstraint, OwnedRow, Record, positive_check, record_ptr
+from lims.models import FieldCheckConstraint, Record, positive_check, record_ptr
 from processing.models import (
     ChemicalLot,
     ElectrodePiece,
     Equipment,
     GloveboxReading,
-    ProtocolTemplate,
+    ProtocolStep,
     Separator,
 )
 
@@ -106,7 +106,7 @@ class Cell(Record):
         return parents
 
 
-class AssemblyStep(OwnedRow):
+class AssemblyStep(ProtocolStep):
     """One step of building a cell: press foils onto the separator, melt-quench, seal."""
 
     owner_field = "cell"
@@ -122,7 +122,6 @@ class AssemblyStep(OwnedRow):
     cell = models.ForeignKey(Cell, on_delete=models.CASCADE, related_name="assembly_steps")
     sequence = models.PositiveIntegerField()
     step_type = models.CharField(max_length=20, choices=Type.choices)
-    protocol = models.ForeignKey(ProtocolTemplate, null=True, blank=True, on_delete=models.PROTECT)
     equipment = models.ForeignKey(
         Equipment, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -139,7 +138,6 @@ class AssemblyStep(OwnedRow):
     quench_surface = models.CharField(max_length=100, blank=True)
     time_to_quench_s = models.FloatField(null=True, blank=True)
     pressure_MPa = models.FloatField(null=True, blank=True)
-    flags = models.JSONField(default=list, blank=True, editable=False)
     notes = models.TextField(blank=True)
 
     PROTOCOL_PARAMETERS: ClassVar[tuple[str, ...]] = (

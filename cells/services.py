@@ -11,7 +11,6 @@ from django.db.models import Max
 from cells.models import AssemblyStep, Cell
 from lims.services import acting_user, record_save_new, record_update
 from processing.models import ElectrodePiece, Separator
-from processing.services import protocol_flags
 
 
 @transaction.atomic
@@ -61,10 +60,6 @@ def cell_add_step(
         sequence = (cell.assembly_steps.aggregate(m=Max("sequence"))["m"] or 0) + 1
     fields.setdefault("operator", acting_user(user))
     step = AssemblyStep(cell=cell, sequence=sequence, **fields)
-    step.flags = protocol_flags(
-        protocol=step.protocol,
-        values={p: getattr(step, p) for p in AssemblyStep.PROTOCOL_PARAMETERS},
-    )
     return record_save_new(instance=step, user=user)  # type: ignore[return-value]
 
 

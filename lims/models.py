@@ -110,6 +110,14 @@ class Record(models.Model):
             return self
         return model.objects.get(pk=self.pk)
 
+    def describe(self) -> str:
+        """The one-line label shown in lists and traces; each kind says what matters about it."""
+        return ""
+
+    def refresh_derived(self) -> None:
+        """Recompute the stored fields that follow from the others (here: the label)."""
+        self.label = self.describe()[:200]
+
     def lineage_parents(self) -> list[tuple[Record, str]]:
         """The records this one was made from, with the role each played.
 
@@ -173,6 +181,9 @@ class OwnedRow(models.Model):
     def history_owner(self) -> Record:
         owner: Record = getattr(self, self.owner_field)
         return owner
+
+    def refresh_derived(self) -> None:
+        """Recompute the stored fields that follow from the others; none by default."""
 
 
 class Link(models.Model):

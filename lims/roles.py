@@ -14,12 +14,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 
 OPERATOR, SCIENTIST, AUDITOR, ADMIN = "operator", "scientist", "auditor", "admin"
 ROLES = (OPERATOR, SCIENTIST, AUDITOR, ADMIN)
-DOMAIN_APPS = ("lims", "processing", "cells", "analysis")
 SYSTEM_MODELS = {"lims.historyentry", "lims.link", "lims.codesequence"}
 
 
@@ -36,7 +36,7 @@ def _perm(model: Any, action: str) -> Permission:
 
 def role_permissions() -> dict[str, set[Permission]]:
     grants: dict[str, set[Permission]] = {role: set() for role in ROLES}
-    for app_label in DOMAIN_APPS:
+    for app_label in settings.LIMS_APPS:
         for model in apps.get_app_config(app_label).get_models():
             view = _perm(model, "view")
             for role in ROLES:

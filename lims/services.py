@@ -11,7 +11,6 @@ import datetime as dt
 import decimal
 import hashlib
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -279,7 +278,8 @@ def record_save_new(*, instance: models.Model, user: Any) -> models.Model:
             instance.code = code_allocate(model=type(instance), parent_code=_code_parent(instance))
         if user is not None and getattr(user, "is_authenticated", False):
             instance.created_by = user
-        instance.label = _describe(instance)
+    if isinstance(instance, Record | OwnedRow):
+        instance.refresh_derived()
     _validate(instance)
     instance.save()
     history_log(instance=instance, action=HistoryEntry.Action.CREATE, user=user)
@@ -294,8 +294,8 @@ def record_update(*, instance: models.Model, data: dict[str, Any], user: Any) ->
     before = snapshot(locked)
     for name, value in data.items():
         setattr(locked, name, value)
-    if isinstance(locked, Record):
-        locked.label = _describe(locked)
+    if isinstance(locked, Record | OwnedRow):
+        locked.refresh_derived()
     _validate(locked)
     locked.save()
     history_log(instance=locked, action=HistoryEntry.Action.UPDATE, user=user, before=before)
@@ -333,11 +333,6 @@ def _code_parent(instance: Record) -> str | None:
     return parent.code if parent is not None else None
 
 
-def _describe(instance: Record) -> str:
-    describe = getattr(instance, "describe", None)
-    return (describe() if describe else "")[:200]
-
-
 def _after_change(instance: models.Model) -> None:
     if isinstance(instance, Record):
         lineage_sync(record=instance)
@@ -348,10 +343,6 @@ def _after_change(instance: models.Model) -> None:
 def acting_user(user: Any) -> Any:
     """The signed-in user, or None for scripts and anonymous callers."""
     return user if getattr(user, "is_authenticated", False) else None
-
-
-def records_by_code(codes: Iterable[str]) -> dict[str, Record]:
-    return {r.code: r for r in Record.objects.filter(code__in=list(codes))}
 
 
 # ---------------------------------------------------------------------------------------------

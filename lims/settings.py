@@ -66,6 +66,9 @@ SECRET_KEY = _secret_key()
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 
+#: The lab's own apps: their models get role permissions (lims/roles.py).
+LIMS_APPS = ["lims", "processing", "cells", "analysis"]
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -78,10 +81,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "lims",
-    "processing",
-    "cells",
-    "analysis",
+    *LIMS_APPS,
 ]
 
 MIDDLEWARE = [

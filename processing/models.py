@@ -137,6 +137,28 @@ class ProtocolTemplate(models.Model):
         return flags
 
 
+class ProtocolStep(OwnedRow):
+    """A logged step that may follow a protocol template.
+
+    Values outside the template's ranges are flagged, not refused; the flags are stored with the
+    step (they record what was out of range against the template as it was when logged) and are
+    recomputed whenever the step is saved through the services.
+    """
+
+    #: The step's fields that a protocol template may give ranges for.
+    PROTOCOL_PARAMETERS: ClassVar[tuple[str, ...]] = ()
+
+    protocol = models.ForeignKey(ProtocolTemplate, null=True, blank=True, on_delete=models.PROTECT)
+    flags = models.JSONField(default=list, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def refresh_derived(self) -> None:
+        values = {name: getattr(self, name) for name in self.PROTOCOL_PARAMETERS}
+        self.flags = self.protocol.out_of_range(values) if self.protocol else []
+
+
 class GloveboxReading(Record):
     """The glovebox atmosphere at a moment: what every step done in that glovebox links to."""
 
@@ -252,7 +274,7 @@ class WeighingEntry(OwnedRow):
         return 100.0 * self.deviation_g / self.target_mass_g
 
 
-class ProcessStep(OwnedRow):
+class ProcessStep(ProtocolStep):
     """One ordered step of a synthesis batch (mix, press, calcine, grind, sinter ...)."""
 
     owner_field = "batch"
@@ -270,7 +292,6 @@ class ProcessStep(OwnedRow):
     batch = models.ForeignKey(SynthesisBatch, on_delete=models.CASCADE, related_name="steps")
     sequence = models.PositiveIntegerField()
     step_type = models.CharField(max_length=20, choices=Type.choices)
-    protocol = models.ForeignKey(ProtocolTemplate, null=True, blank=True, on_delete=models.PROTECT)
     equipment = models.ForeignKey(
         Equipment, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -286,7 +307,6 @@ class ProcessStep(OwnedRow):
     operator = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    flags = models.JSONField(default=list, blank=True, editable=False)
     notes = models.TextField(blank=True)
 
     PROTOCOL_PARAMETERS: ClassVar[tuple[str, ...]] = (

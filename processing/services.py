@@ -27,11 +27,6 @@ from processing.models import (
 )
 
 
-def protocol_flags(*, protocol: ProtocolTemplate | None, values: dict[str, Any]) -> list[str]:
-    """Flags for step parameters outside the protocol's allowed range (flagged, not refused)."""
-    return protocol.out_of_range(values) if protocol else []
-
-
 @transaction.atomic
 def chemical_lot_create(*, user: Any, **fields: Any) -> ChemicalLot:
     return record_save_new(instance=ChemicalLot(**fields), user=user)  # type: ignore[return-value]
@@ -95,10 +90,6 @@ def batch_add_step(
         sequence = (batch.steps.aggregate(m=Max("sequence"))["m"] or 0) + 1
     fields.setdefault("operator", acting_user(user))
     step = ProcessStep(batch=batch, sequence=sequence, **fields)
-    step.flags = protocol_flags(
-        protocol=step.protocol,
-        values={p: getattr(step, p) for p in ProcessStep.PROTOCOL_PARAMETERS},
-    )
     return record_save_new(instance=step, user=user)  # type: ignore[return-value]
 
 

@@ -6,12 +6,12 @@ from rest_framework import serializers
 
 from cells.models import AssemblyStep, Cell
 from lims.api.base import RecordSerializer, code_field, user_field
+from processing.api.serializers import protocol_field
 from processing.models import (
     ChemicalLot,
     ElectrodePiece,
     Equipment,
     GloveboxReading,
-    ProtocolTemplate,
     Separator,
 )
 
@@ -20,9 +20,7 @@ class AssemblyStepSerializer(serializers.ModelSerializer):
     cell = code_field(Cell)
     equipment = code_field(Equipment, required=False, allow_null=True)
     glovebox_reading = code_field(GloveboxReading, required=False, allow_null=True)
-    protocol = serializers.SlugRelatedField(
-        slug_field="name", queryset=ProtocolTemplate.objects.all(), required=False, allow_null=True
-    )
+    protocol = protocol_field()
     operator = user_field()
     sequence = serializers.IntegerField(required=False, min_value=1)
 

@@ -23,6 +23,13 @@ from processing.models import (
 B = RecordSerializer.BASE_FIELDS
 
 
+def protocol_field() -> serializers.SlugRelatedField:
+    """A protocol template, written and shown by its name."""
+    return serializers.SlugRelatedField(
+        slug_field="name", queryset=ProtocolTemplate.objects.all(), required=False, allow_null=True
+    )
+
+
 class ChemicalLotSerializer(RecordSerializer):
     class Meta:
         model = ChemicalLot
@@ -127,9 +134,7 @@ class WeighingEntrySerializer(serializers.ModelSerializer):
 class ProcessStepSerializer(serializers.ModelSerializer):
     batch = code_field(SynthesisBatch)
     equipment = code_field(Equipment, required=False, allow_null=True)
-    protocol = serializers.SlugRelatedField(
-        slug_field="name", queryset=ProtocolTemplate.objects.all(), required=False, allow_null=True
-    )
+    protocol = protocol_field()
     operator = user_field()
     sequence = serializers.IntegerField(required=False, min_value=1)
 
@@ -230,9 +235,7 @@ class MetalFoilSerializer(RecordSerializer):
     li_lot = code_field(ChemicalLot)
     na_lot = code_field(ChemicalLot, required=False, allow_null=True)
     glovebox = code_field(Equipment, required=False, allow_null=True)
-    protocol = serializers.SlugRelatedField(
-        slug_field="name", queryset=ProtocolTemplate.objects.all(), required=False, allow_null=True
-    )
+    protocol = protocol_field()
     pass_count = serializers.SerializerMethodField(help_text="Counted from the logged passes")
     required_passes = serializers.IntegerField(read_only=True, allow_null=True)
     passes_short = serializers.SerializerMethodField(

@@ -311,3 +311,23 @@ def test_a_step_cannot_end_before_it_starts(api: Any, lab: Any) -> None:
     )
     assert response.status_code == 400
     assert response.json()["ended_at"] == ["ended_at cannot be before started_at."]
+
+
+def test_editing_a_step_recomputes_its_flags(api: Any, lab: Any) -> None:
+    client = api("scientist")
+    client.post(
+        "/api/protocols/",
+        {
+            "name": "Calcine",
+            "step_type": "calcine",
+            "parameters": {"setpoint_C": {"default": 850, "min": 800, "max": 900}},
+        },
+        format="json",
+    )
+    step = client.post(
+        "/api/process-steps/",
+        {"batch": lab.batch.code, "step_type": "calcine", "protocol": "Calcine", "setpoint_C": 950},
+    ).json()
+    assert step["flags"] == ["setpoint_C 950.0 outside 800–900 (Calcine)"]
+    fixed = client.patch(f"/api/process-steps/{step['id']}/", {"setpoint_C": 850}).json()
+    assert fixed["flags"] == []
