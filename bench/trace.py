@@ -88,7 +88,7 @@ USED_SEPARATORS_PER_PELLET = 4
 PELLETS_PER_BATCH = 10
 PIECES_PER_FOIL = 12
 USED_PIECES_PER_FOIL = 10
-FOLD_PASSES = 20
+FOLD_PASSES = 20  # the fold protocol of processing/protocols.py asks for 20
 LAB_DAYS = 3 * 365
 FORMULA = "Li6.45Al0.05La3Zr1.6Ta0.4O12"
 PRECURSORS = ["LiOH·H2O", "Al2O3", "La2O3", "ZrO2", "Ta2O5"]
@@ -365,6 +365,7 @@ class Filler:
 
     def build_base(self) -> None:
         from processing.models import ChemicalLot, Equipment, GloveboxReading, ProtocolTemplate
+        from processing.protocols import DEFAULT_PROTOCOLS
 
         sci = self.users["scientist"]
         n_batches = self.n_batches
@@ -401,50 +402,7 @@ class Filler:
                 )
 
         self.protocols = {}
-        for key, name, step, params in [
-            (
-                "calcine1",
-                "Calcination #1 (850 °C)",
-                "calcine",
-                {
-                    "setpoint_C": {"default": 850, "min": 800, "max": 900},
-                    "dwell_h": {"default": 20, "min": 15, "max": 25},
-                },
-            ),
-            (
-                "calcine2",
-                "Calcination #2 (1000 °C)",
-                "calcine",
-                {
-                    "setpoint_C": {"default": 1000, "min": 950, "max": 1050},
-                    "dwell_h": {"default": 20, "min": 15, "max": 25},
-                },
-            ),
-            (
-                "sinter",
-                "Sintering (1175 °C, air)",
-                "sinter",
-                {
-                    "setpoint_C": {"default": 1175, "min": 1150, "max": 1200},
-                    "dwell_h": {"default": 10, "min": 8, "max": 12},
-                },
-            ),
-            (
-                "fold",
-                "LiNa folding, 20 passes",
-                "fold",
-                {"passes": {"default": FOLD_PASSES, "min": FOLD_PASSES}},
-            ),
-            (
-                "melt",
-                "Melt-quench 300 °C",
-                "melt_quench",
-                {
-                    "setpoint_C": {"default": 300, "min": 280, "max": 320},
-                    "hold_time_s": {"default": 300, "min": 240, "max": 360},
-                },
-            ),
-        ]:
+        for key, (name, step, params) in DEFAULT_PROTOCOLS.items():
             protocol = ProtocolTemplate(name=name, step_type=step, parameters=params)
             protocol.pk = self.take_id(ProtocolTemplate)
             self.pending[ProtocolTemplate].append(protocol)

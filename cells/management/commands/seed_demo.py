@@ -21,6 +21,7 @@ from cells import services as cells
 from lims.roles import ADMIN, OPERATOR, ROLES, SCIENTIST, ensure_roles
 from processing import services as proc
 from processing.models import SynthesisBatch
+from processing.protocols import DEFAULT_PROTOCOLS
 
 DEMO_PASSWORD = "lina-demo"
 DEMO_NOTE = "Demo data (seed_demo)"
@@ -95,45 +96,7 @@ def build_demo(users: dict[str, Any]) -> None:
 
     protocols = {
         key: proc.protocol_create(user=sci, name=name, step_type=step, parameters=params)
-        for key, name, step, params in [
-            (
-                "calcine1",
-                "Calcination #1 (850 °C)",
-                "calcine",
-                {
-                    "setpoint_C": {"default": 850, "min": 800, "max": 900},
-                    "dwell_h": {"default": 20, "min": 15, "max": 25},
-                },
-            ),
-            (
-                "calcine2",
-                "Calcination #2 (1000 °C)",
-                "calcine",
-                {
-                    "setpoint_C": {"default": 1000, "min": 950, "max": 1050},
-                    "dwell_h": {"default": 20, "min": 15, "max": 25},
-                },
-            ),
-            (
-                "sinter",
-                "Sintering (1175 °C, air)",
-                "sinter",
-                {
-                    "setpoint_C": {"default": 1175, "min": 1150, "max": 1200},
-                    "dwell_h": {"default": 10, "min": 8, "max": 12},
-                },
-            ),
-            ("fold", "LiNa folding, 20 passes", "fold", {"passes": {"default": 20, "min": 20}}),
-            (
-                "melt",
-                "Melt-quench 300 °C",
-                "melt_quench",
-                {
-                    "setpoint_C": {"default": 300, "min": 280, "max": 320},
-                    "hold_time_s": {"default": 300, "min": 240, "max": 360},
-                },
-            ),
-        ]
+        for key, (name, step, params) in DEFAULT_PROTOCOLS.items()
     }
 
     lots = {
