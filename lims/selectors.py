@@ -51,7 +51,7 @@ class RecordPage:
 
 
 def _display(instance: models.Model, f: Any) -> FieldRow:
-    label = str(f.verbose_name) if f.verbose_name != f.name.replace("_", " ") else f.name
+    label = f.name  # the field name carries the unit (thickness_um), so show it as it is
     if f.is_relation:
         related = getattr(instance, f.name)
         url = related.get_absolute_url() if isinstance(related, Record) else ""

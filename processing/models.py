@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from analysis.science.density import geometric_density
 from lims.models import (
     FieldCheckConstraint,
     OwnedRow,
@@ -363,8 +364,7 @@ class Pellet(Record):
     def geometric_density_g_cm3(self) -> float | None:
         if not (self.diameter_mm and self.thickness_mm and self.mass_g):
             return None
-        volume_cm3 = math.pi * (self.diameter_mm / 20) ** 2 * (self.thickness_mm / 10)
-        return self.mass_g / volume_cm3
+        return geometric_density(self.mass_g, self.diameter_mm, self.thickness_mm)
 
     def describe(self) -> str:
         size = f"Ø{self.diameter_mm:g} mm" if self.diameter_mm else "pellet"

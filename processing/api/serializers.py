@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from lims.api.base import RecordSerializer, code_field, user_field
@@ -65,8 +66,6 @@ class EquipmentSerializer(RecordSerializer):
         ]
 
     def get_calibration_overdue(self, obj: Equipment) -> bool:
-        from django.utils import timezone
-
         return obj.calibration_due_on is not None and obj.calibration_due_on < timezone.localdate()
 
 
