@@ -9,7 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from analysis.models import ColumnMappingTemplate, Measurement
-from lims.services import acting_user, record_save_new, stored_file_create
+from lims.files import stored_file_create
+from lims.services import acting_user, record_save_new
 
 
 @transaction.atomic

@@ -53,7 +53,7 @@ a sample of every kind is re-read from the database and its links compared with
 
 Measuring
 ---------
-Traces call ``lims.services.lineage_trace`` (what ``/api/trace/`` runs) and, once, the trace API
+Traces call ``lims.lineage.lineage_trace`` (what ``/api/trace/`` runs) and, once, the trace API
 itself; lists and pages go through ``rest_framework.test.APIClient`` as an auditor
 authenticated by token, so every request pays for authentication and permission checks as a
 real client does. Queries are counted with ``CaptureQueriesContext`` on the warm-up run. After
@@ -225,7 +225,7 @@ class Filler:
 
     def code(self, model: Any, parent_code: str | None = None) -> str:
         """The code ``code_allocate`` would hand out next, counted the same way."""
-        from lims.services import code_suffix
+        from lims.codes import code_suffix
 
         if parent_code:
             base, digits = f"{model.code_prefix}-{code_suffix(parent_code)}", 2
@@ -254,8 +254,8 @@ class Filler:
         return obj
 
     def history(self, obj: Any, *, at: dt.datetime, user: Any) -> None:
+        from lims.history import history_owner_code, snapshot
         from lims.models import HistoryEntry
-        from lims.services import history_owner_code, snapshot
 
         changes = {k: [None, v] for k, v in snapshot(obj).items() if v is not None}
         entry = HistoryEntry(
@@ -926,8 +926,8 @@ def run_benchmarks(repeat: int) -> list[Result]:
     from rest_framework.test import APIClient
 
     from cells.models import Cell
+    from lims.lineage import lineage_trace
     from lims.models import Record
-    from lims.services import lineage_trace
     from processing.models import ChemicalLot, Equipment, GloveboxReading
 
     auditor = get_user_model().objects.get(username="auditor")

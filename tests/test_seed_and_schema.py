@@ -9,8 +9,8 @@ import pytest
 from django.core.management import call_command
 
 from cells.models import Cell
+from lims.lineage import lineage_trace
 from lims.models import HistoryEntry, Record
-from lims.services import lineage_trace
 
 pytestmark = pytest.mark.django_db
 

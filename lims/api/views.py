@@ -20,8 +20,8 @@ from lims.api.serializers import (
     TraceSerializer,
 )
 from lims.filtersets import HistoryFilterSet, RecordFilterSet
+from lims.lineage import lineage_trace
 from lims.models import HistoryEntry, Record, StoredFile, record_models
-from lims.services import lineage_trace
 
 
 class TraceView(APIView):

@@ -8,8 +8,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from lims.lineage import lineage_trace
 from lims.models import Link, Record
-from lims.services import lineage_trace, record_save_new
+from lims.services import record_save_new
 
 pytestmark = pytest.mark.django_db
 

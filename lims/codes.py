@@ -1,0 +1,32 @@
+"""Record codes: what people type, scan and print, handed out under a locked counter."""
+
+from __future__ import annotations
+
+from lims.models import CodeSequence, Record
+
+
+def code_suffix(code: str) -> str:
+    """``LLZO-0007`` → ``0007``: the part a child's code carries on (``PEL-0007-03``)."""
+    return code.split("-", 1)[1] if "-" in code else code
+
+
+def code_allocate(*, model: type[Record], parent_code: str | None = None) -> str:
+    """Next free code for ``model``: ``CELL-0031``, or ``PEL-0007-03`` under ``LLZO-0007``.
+
+    The counter row is locked for the rest of the transaction, so two operators creating
+    records at the same moment never get the same number.
+    """
+    if parent_code:
+        base, digits = f"{model.code_prefix}-{code_suffix(parent_code)}", 2
+    else:
+        base, digits = model.code_prefix, model.code_digits
+    CodeSequence.objects.get_or_create(prefix=base)
+    sequence = CodeSequence.objects.select_for_update().get(prefix=base)
+    while True:
+        sequence.last_value += 1
+        code = f"{base}-{sequence.last_value:0{digits}d}"
+        # A code typed in by hand may already hold this number: skip past it.
+        if not Record.objects.filter(code=code).exists():
+            break
+    sequence.save(update_fields=["last_value"])
+    return code
