@@ -1,4 +1,4 @@
-"""Writes for measurements and their raw files."""
+"""Writes for measurements and their raw files; every new raw file is analysed on commit."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from analysis.models import ColumnMappingTemplate, Measurement
+from analysis.runs import analysis_request
 from lims.files import stored_file_create
-from lims.services import acting_user, record_save_new
+from lims.services import acting_user, record_save_new, record_update
 
 
 @transaction.atomic
@@ -29,7 +30,27 @@ def measurement_create(
         )
     fields.setdefault("operator", acting_user(user))
     fields.setdefault("measured_at", timezone.now())
-    return record_save_new(instance=Measurement(**fields), user=user)  # type: ignore[return-value]
+    measurement: Measurement = record_save_new(instance=Measurement(**fields), user=user)  # type: ignore[assignment]
+    analysis_request(measurement=measurement, user=user)
+    return measurement
+
+
+@transaction.atomic
+def measurement_attach_file(
+    *, measurement: Measurement, user: Any, stream: IO[bytes], name: str, content_type: str = ""
+) -> Measurement:
+    """Give a measurement its raw file (once: a raw file is never replaced) and analyse it."""
+    locked = Measurement.objects.select_for_update().get(pk=measurement.pk)
+    if locked.raw_file_id is not None:
+        raise ValidationError(
+            {"upload": f"{locked.code} already has its raw file; record a new measurement."}
+        )
+    stored = stored_file_create(
+        stream=stream, original_name=name, content_type=content_type, user=user
+    )
+    updated: Measurement = record_update(instance=locked, data={"raw_file": stored}, user=user)  # type: ignore[assignment]
+    analysis_request(measurement=updated, user=user)
+    return updated
 
 
 @transaction.atomic

@@ -8,11 +8,15 @@ Codes are handed out by ``lims.codes``, raw files kept by ``lims.files``.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import ProtectedError
+from django.utils.module_loading import import_string
 
 from lims.codes import code_allocate
 from lims.history import history_log, history_owner_code, snapshot
@@ -64,7 +68,6 @@ def record_update(*, instance: models.Model, data: dict[str, Any], user: Any) ->
 def record_delete(*, instance: models.Model, user: Any) -> None:
     """Delete a row that nothing else was made from; refuse (``ValidationError``) otherwise."""
     before = snapshot(instance)
-    owner = instance.history_owner if isinstance(instance, OwnedRow) else None
     code, pk = history_owner_code(instance), instance.pk
     if isinstance(instance, Record) and instance.child_links.exists():
         children = ", ".join(
@@ -81,8 +84,8 @@ def record_delete(*, instance: models.Model, user: Any) -> None:
     history_log(
         instance=instance, action=HistoryEntry.Action.DELETE, user=user, before=before, object_id=pk
     )
-    if owner is not None:
-        lineage_sync(record=owner)
+    if isinstance(instance, OwnedRow):
+        _after_change(instance)
 
 
 def _code_parent(instance: Record) -> str | None:
@@ -91,10 +94,20 @@ def _code_parent(instance: Record) -> str | None:
 
 
 def _after_change(instance: models.Model) -> None:
-    if isinstance(instance, Record):
-        lineage_sync(record=instance)
-    if isinstance(instance, OwnedRow):
-        lineage_sync(record=instance.history_owner)
+    record = instance.history_owner if isinstance(instance, OwnedRow) else instance
+    if isinstance(record, Record):
+        lineage_sync(record=record)
+        for hook in record_change_hooks():
+            transaction.on_commit(functools.partial(hook, record.pk))
+
+
+@functools.cache
+def record_change_hooks() -> list[Callable[[int], None]]:
+    """The functions named in ``settings.RECORD_CHANGE_HOOKS``, called with a record's id after
+    the transaction that changed it (or one of its sub-rows) commits. The layers above the core
+    follow changes through them (the analysis app re-checks cells and foils) without the core
+    importing them."""
+    return [import_string(path) for path in settings.RECORD_CHANGE_HOOKS]
 
 
 def acting_user(user: Any) -> Any:

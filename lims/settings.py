@@ -81,6 +81,8 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_tasks",
+    "django_tasks_db",
     *LIMS_APPS,
     "demo",
 ]
@@ -155,13 +157,45 @@ STATIC_URL = "static/"
 STATIC_ROOT = Path(envstr("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(envstr("MEDIA_ROOT", str(VAR_DIR / "media")))
+# Raw files and cached plots go through Django's storage API: a deployment on several machines
+# points STORAGE_BACKEND at S3-compatible storage (django-storages) by settings alone.
+STORAGE_BACKEND = envstr("STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage")
+STORAGE_OPTIONS: dict[str, object] = {}
+if STORAGE_BACKEND == "storages.backends.s3.S3Storage":
+    STORAGE_OPTIONS = {
+        "bucket_name": envstr("S3_BUCKET"),
+        "endpoint_url": envstr("S3_ENDPOINT_URL") or None,
+        "region_name": envstr("S3_REGION") or None,
+        "access_key": envstr("S3_ACCESS_KEY_ID") or None,
+        "secret_key": envstr("S3_SECRET_ACCESS_KEY") or None,
+        "default_acl": None,
+        "file_overwrite": False,
+    }
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": STORAGE_BACKEND, "OPTIONS": STORAGE_OPTIONS},
     # Compressed, not hashed: pages render before collectstatic has run (tests, a first start).
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 # Raw instrument files can be large; they are streamed to disk, never held in memory.
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
+
+# Background work runs on Django's task API (the django-tasks backport). The default runs a task
+# at once in the process that enqueued it (the one-command demo needs no worker); production sets
+# TASKS_BACKEND=django_tasks_db.DatabaseBackend and runs `manage.py db_worker` processes, which
+# claim tasks with row locks that skip locked rows, so any number of workers share one queue.
+TASKS = {
+    "default": {
+        "BACKEND": envstr("TASKS_BACKEND", "django_tasks.backends.immediate.ImmediateBackend"),
+    }
+}
+#: A run still "running" this long after it started is taken as lost with its worker: it is
+#: marked failed and queued again (up to ANALYSIS_MAX_ATTEMPTS attempts).
+ANALYSIS_RUN_TIMEOUT_S = envint("ANALYSIS_RUN_TIMEOUT_S", 900)
+ANALYSIS_MAX_ATTEMPTS = envint("ANALYSIS_MAX_ATTEMPTS", 3)
+#: Called with a record's id after a change to it commits (see lims.services).
+RECORD_CHANGE_HOOKS = ["analysis.flagging.record_changed"]
+#: Extra modules that register analyses (see analysis/registry.py), comma-separated.
+ANALYSIS_PLUGINS = envlist("ANALYSIS_PLUGINS")
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

@@ -1,4 +1,4 @@
-"""Measurements on any record, with their raw files; analysis results come with later issues."""
+"""Measurements on any record, with their raw files, and saved column mappings."""
 
 from __future__ import annotations
 
@@ -12,14 +12,16 @@ from lims.models import Record, StoredFile, record_ptr
 
 if TYPE_CHECKING:
     from analysis.readers import ColumnMapping
-from processing.models import Equipment
+from processing.models import Equipment, ProtocolTemplate
 
 
 class Measurement(Record):
     """A measurement made on any record (density of a pellet, hardness of a foil, EIS of a cell).
 
     The raw file is kept immutably (content-addressed by SHA-256); ``conditions`` holds the
-    settings of the run (keys carry units, e.g. ``{"current_density_mA_cm2": 0.1}``).
+    settings of the run (keys carry units, e.g. ``{"current_density_mA_cm2": 0.1}``). ``protocol``
+    is the test protocol whose parameters (cut-off voltage, thresholds ...) its analysis uses
+    unless ``conditions`` or a re-run says otherwise.
     """
 
     record_ptr = record_ptr("measurement")
@@ -50,6 +52,9 @@ class Measurement(Record):
     measured_at = models.DateTimeField()
     raw_file = models.ForeignKey(
         StoredFile, null=True, blank=True, on_delete=models.PROTECT, related_name="measurements"
+    )
+    protocol = models.ForeignKey(
+        ProtocolTemplate, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
     class Meta:

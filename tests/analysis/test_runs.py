@@ -1,0 +1,202 @@
+"""Analysis on arrival: a raw file in, a run, a current revision with typed values and flags.
+
+Runs execute on the immediate task backend here (the demo's), on commit; the database backend
+with real worker processes is exercised in test_workers.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from analysis.models import AnalysisRun, Flag, ResultRevision, ResultValue
+from analysis.runs import analysis_request, analysis_runs_recover
+from analysis.services import measurement_attach_file, measurement_create
+from lims.models import HistoryEntry
+from tests.shared_data import require_shared_data
+
+pytestmark = pytest.mark.django_db
+
+
+def upload(path: Any) -> SimpleUploadedFile:
+    return SimpleUploadedFile(path.name, path.read_bytes())
+
+
+def test_real_spectrum_gives_a_done_run_with_values_and_a_current_revision(
+    lab: Any, users: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    path = require_shared_data("eis", "exampleDataBioLogic.mpt")
+    with django_capture_on_commit_callbacks(execute=True):
+        m = measurement_create(
+            user=users["operator"],
+            subject=lab.cell,
+            measurement_type="eis",
+            raw_stream=upload(path),
+            raw_name=path.name,
+            conditions={"circuit": "R0-p(R1,CPE1)"},
+        )
+    run = AnalysisRun.objects.get(measurement=m)
+    assert run.status == "done", run.error
+    assert run.input_sha256 == m.raw_file.sha256
+    assert run.parameters["circuit"] == "R0-p(R1,CPE1)"
+    assert run.parameter_sources["circuit"] == "conditions"
+    assert run.parameter_sources["area_cm2"] == "record"
+    assert run.parameters["area_cm2"] == pytest.approx(lab.cell.electrode_area_cm2)
+    assert run.analysis_version.startswith("eis/1 ")
+    assert set(run.timings_s) == {"read", "analyse", "store"}
+    revision = ResultRevision.objects.get(measurement=m)
+    assert revision.is_current and revision.number == 1 and revision.run == run
+    values = {v.name: v for v in revision.values.all()}
+    # R0 + R1 is the low-frequency intercept of Z' (see the science tests on this file)
+    assert 60.0 < values["r_series_ohm"].value < 67.0
+    assert values["r_total_ohm"].value > values["r_series_ohm"].value
+    assert values["r_series_ohm"].std_error is not None
+    assert all(v.subject_id == lab.cell.pk and v.is_current for v in values.values())
+    # the run and the revision are in the measurement's history
+    models = set(HistoryEntry.objects.filter(record_code=m.code).values_list("model", flat=True))
+    assert {"analysis.analysisrun", "analysis.resultrevision"} <= models
+
+
+def test_rerun_adds_a_revision_and_keeps_the_old_one(
+    lab: Any, users: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    path = require_shared_data("eis", "exampleDataBioLogic.mpt")
+    with django_capture_on_commit_callbacks(execute=True):
+        m = measurement_create(
+            user=users["operator"],
+            subject=lab.cell,
+            measurement_type="eis",
+            raw_stream=upload(path),
+            raw_name=path.name,
+        )
+    with django_capture_on_commit_callbacks(execute=True):
+        analysis_request(
+            measurement=m, user=users["scientist"], parameters={"circuit": "R0-p(R1,CPE1)"}
+        )
+    first, second = ResultRevision.objects.filter(measurement=m).order_by("number")
+    assert (first.number, first.is_current) == (1, False)
+    assert (second.number, second.is_current) == (2, True)
+    assert second.run.parameters["circuit"] == "R0-p(R1,CPE1)"
+    assert second.run.parameter_sources["circuit"] == "rerun"
+    assert first.run.parameters["circuit"] == "R0-p(R1,CPE1)-p(R2,CPE2)"
+    # old values stay readable; only the new ones are current
+    assert ResultValue.objects.filter(revision=first).exists()
+    assert not ResultValue.objects.filter(revision=first, is_current=True).exists()
+    assert ResultValue.objects.filter(revision=second, is_current=True).count() >= 3
+
+
+def test_wrong_technique_fails_with_a_message_and_keeps_file_and_revisions(
+    lab: Any, users: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    path = require_shared_data("eclab", "cp.mpt")
+    with django_capture_on_commit_callbacks(execute=True):
+        m = measurement_create(
+            user=users["operator"],
+            subject=lab.cell,
+            measurement_type="eis",
+            raw_stream=upload(path),
+            raw_name=path.name,
+        )
+    run = AnalysisRun.objects.get(measurement=m)
+    assert run.status == "failed"
+    assert "cp.mpt" in run.error and "z_imag_ohm" in run.error and run.finished_at
+    m.refresh_from_db()
+    assert m.raw_file is not None and m.raw_file.file.size == path.stat().st_size
+    assert not ResultRevision.objects.filter(measurement=m).exists()
+
+
+def test_truncated_file_fails_with_the_readers_line_and_leaves_older_revisions(
+    lab: Any, users: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    good = require_shared_data("eis", "exampleDataBioLogic.mpt")
+    with django_capture_on_commit_callbacks(execute=True):
+        m = measurement_create(
+            user=users["operator"],
+            subject=lab.cell,
+            measurement_type="eis",
+            raw_stream=upload(good),
+            raw_name=good.name,
+        )
+    before = list(ResultValue.objects.filter(measurement=m).values_list("name", "value"))
+    truncated = good.read_bytes()[:-40]
+    with django_capture_on_commit_callbacks(execute=True):
+        other = measurement_create(
+            user=users["operator"],
+            subject=lab.cell,
+            measurement_type="eis",
+            raw_stream=SimpleUploadedFile("cut.mpt", truncated),
+            raw_name="cut.mpt",
+        )
+    run = AnalysisRun.objects.get(measurement=other)
+    assert run.status == "failed"
+    assert run.error.startswith("EIS fit: ") and "cut.mpt" in run.error and "line" in run.error
+    assert list(ResultValue.objects.filter(measurement=m).values_list("name", "value")) == before
+
+
+def test_file_attached_later_is_analysed_once_and_cannot_be_replaced(
+    lab: Any, users: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    path = require_shared_data("eis", "exampleData.csv")
+    m = measurement_create(user=users["operator"], subject=lab.cell, measurement_type="eis")
+    assert not AnalysisRun.objects.filter(measurement=m).exists()
+    # a headerless CSV needs the eis3 mapping: the analysis says what went wrong
+    with django_capture_on_commit_callbacks(execute=True):
+        measurement_attach_file(
+            measurement=m, user=users["operator"], stream=upload(path), name=path.name
+        )
+    run = AnalysisRun.objects.get(measurement=m)
+    assert run.status in {"done", "failed"}
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="already has its raw file"):
+        measurement_attach_file(
+            measurement=m, user=users["operator"], stream=upload(path), name=path.name
+        )
+
+
+def test_density_runs_without_a_file_and_flags_a_low_pellet(
+    lab: Any, users: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        m = measurement_create(
+            user=users["operator"], subject=lab.pellet, measurement_type="density"
+        )
+    run = AnalysisRun.objects.get(measurement=m)
+    assert run.status == "done", run.error
+    assert run.parameter_sources["mass_g"] == "record"
+    assert run.parameter_sources["formula"] == "record"
+    values = {v.name: v.value for v in ResultValue.objects.filter(measurement=m)}
+    expected = lab.pellet.geometric_density_g_cm3
+    assert values["density_g_cm3"] == pytest.approx(expected)
+    assert values["relative_density_pct"] == pytest.approx(
+        100 * expected / values["theoretical_density_g_cm3"]
+    )
+    assert values["relative_density_pct"] > 95
+    assert not Flag.objects.filter(record=lab.pellet).exists()
+    # an Archimedes value in the conditions replaces m/V, and 4.6 g/cm3 is far too low
+    with django_capture_on_commit_callbacks(execute=True):
+        low = measurement_create(
+            user=users["operator"],
+            subject=lab.pellet,
+            measurement_type="density",
+            conditions={"density_g_cm3": 4.6},
+        )
+    flag = Flag.objects.get(record=lab.pellet, kind="density_low")
+    assert flag.threshold == {"min_relative_density_pct": 95.0}
+    assert low.code in flag.message and flag.revision.measurement == low
+
+
+def test_run_lost_with_its_worker_is_failed_and_queued_again(
+    lab: Any, users: dict[str, Any], settings: Any
+) -> None:
+    m = measurement_create(user=users["operator"], subject=lab.pellet, measurement_type="density")
+    run = AnalysisRun.objects.get(measurement=m)
+    AnalysisRun.objects.filter(pk=run.pk).update(status="running", started_at=run.queued_at)
+    settings.ANALYSIS_RUN_TIMEOUT_S = 0
+    retried = analysis_runs_recover()
+    run.refresh_from_db()
+    assert run.status == "failed" and "was lost" in run.error and "Queued again" in run.error
+    assert [r.attempt for r in retried] == [2]
+    assert retried[0].status == "queued" and retried[0].parameters == run.parameters
