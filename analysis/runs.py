@@ -167,13 +167,13 @@ def analysis_run_execute(*, run_id: int) -> AnalysisRun | None:
 
 def _read(run: AnalysisRun, analysis: Analysis) -> Any:
     from analysis.readers import read
+    from analysis.services import column_mapping
 
     stored = run.measurement.raw_file
     assert stored is not None
+    mapping = column_mapping(run.parameters.get("column_mapping")) or analysis.mapping
     with stored.file.open("rb") as stream:
-        return read(
-            stream, stored.original_name, mapping=analysis.mapping, require=analysis.require
-        )
+        return read(stream, stored.original_name, mapping=mapping, require=analysis.require)
 
 
 def _message(analysis: Analysis | None, exc: Exception) -> str:

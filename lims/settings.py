@@ -243,6 +243,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two models have a "status": name their choice sets, so the schema has no collision.
+    "ENUM_NAME_OVERRIDES": {
+        "CellStatusEnum": "cells.models.Cell.Status",
+        "RunStatusEnum": "analysis.models.runs.AnalysisRun.Status",
+    },
 }
 
 LOGGING = {

@@ -112,7 +112,9 @@ class ResultValue(models.Model):
     """
 
     revision = models.ForeignKey(ResultRevision, on_delete=models.CASCADE, related_name="values")
-    measurement = models.ForeignKey(Measurement, on_delete=models.CASCADE, related_name="+")
+    measurement = models.ForeignKey(
+        Measurement, on_delete=models.CASCADE, related_name="computed_values"
+    )
     subject = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="result_values")
     is_current = models.BooleanField(default=False)
     name = models.CharField(max_length=60)

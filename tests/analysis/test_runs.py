@@ -6,10 +6,14 @@ with real worker processes is exercised in test_workers.py.
 
 from __future__ import annotations
 
+import json
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
 
 from analysis.models import AnalysisRun, Flag, ResultRevision, ResultValue
 from analysis.runs import analysis_request, analysis_runs_recover
@@ -135,25 +139,59 @@ def test_truncated_file_fails_with_the_readers_line_and_leaves_older_revisions(
     assert list(ResultValue.objects.filter(measurement=m).values_list("name", "value")) == before
 
 
-def test_file_attached_later_is_analysed_once_and_cannot_be_replaced(
+def test_file_attached_later_is_analysed_and_a_headerless_table_needs_its_mapping(
     lab: Any, users: dict[str, Any], django_capture_on_commit_callbacks: Any
 ) -> None:
     path = require_shared_data("eis", "exampleData.csv")
     m = measurement_create(user=users["operator"], subject=lab.cell, measurement_type="eis")
     assert not AnalysisRun.objects.filter(measurement=m).exists()
-    # a headerless CSV needs the eis3 mapping: the analysis says what went wrong
     with django_capture_on_commit_callbacks(execute=True):
-        measurement_attach_file(
+        m = measurement_attach_file(
             measurement=m, user=users["operator"], stream=upload(path), name=path.name
         )
-    run = AnalysisRun.objects.get(measurement=m)
-    assert run.status in {"done", "failed"}
-    from django.core.exceptions import ValidationError
-
+    failed = AnalysisRun.objects.get(measurement=m)
+    assert failed.status == "failed" and "eis3" in failed.error and "line 1" in failed.error
+    with django_capture_on_commit_callbacks(execute=True):
+        analysis_request(
+            measurement=m, user=users["scientist"], parameters={"column_mapping": "eis3"}
+        )
+    done = AnalysisRun.objects.filter(measurement=m).order_by("-id").first()
+    assert done is not None and done.status == "done", (done.error, done.parameters)
+    assert ResultValue.objects.filter(measurement=m, name="r_total_ohm", is_current=True).exists()
     with pytest.raises(ValidationError, match="already has its raw file"):
         measurement_attach_file(
             measurement=m, user=users["operator"], stream=upload(path), name=path.name
         )
+
+
+def test_analyze_command_prints_results_and_stores_nothing(lab: Any) -> None:
+    path = require_shared_data("eclab", "geis.mpr")
+    out = StringIO()
+    call_command(
+        "analyze",
+        str(path),
+        "--kind",
+        "eis",
+        "--area-cm2",
+        "1.13",
+        "--param",
+        "f_max_Hz=30000",
+        "--param",
+        "cycle=1",
+        "--json",
+        stdout=out,
+    )
+    body = json.loads(out.getvalue())
+    values = {v["name"]: v for v in body["values"]}
+    assert body["parameters"]["area_cm2"] == 1.13 and body["summary"]["cycle"] == 1
+    assert values["asr_interface_ohm_cm2"]["value"] == pytest.approx(
+        values["r_interface_ohm"]["value"] * 1.13 / 2
+    )
+    assert not ResultRevision.objects.exists()
+    with pytest.raises(CommandError, match="required column"):
+        call_command("analyze", str(require_shared_data("eclab", "cp.mpt")), "--kind", "eis")
+    with pytest.raises(CommandError, match="unknown parameter"):
+        call_command("analyze", str(path), "--kind", "eis", "--param", "cutof=1")
 
 
 def test_density_runs_without_a_file_and_flags_a_low_pellet(
