@@ -194,6 +194,8 @@ ANALYSIS_RUN_TIMEOUT_S = envint("ANALYSIS_RUN_TIMEOUT_S", 900)
 ANALYSIS_MAX_ATTEMPTS = envint("ANALYSIS_MAX_ATTEMPTS", 3)
 #: Called with a record's id after a change to it commits (see lims.services).
 RECORD_CHANGE_HOOKS = ["analysis.flagging.record_changed"]
+#: Sections other apps add to the record page (see lims.selectors.panel_providers).
+RECORD_PAGE_PANELS = ["analysis.panels.record_panels"]
 #: Extra modules that register analyses (see analysis/registry.py), comma-separated.
 ANALYSIS_PLUGINS = envlist("ANALYSIS_PLUGINS")
 

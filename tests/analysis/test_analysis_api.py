@@ -11,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 
 from analysis.models import Flag, ResultRevision
 from analysis.services import measurement_create
+from demo.synthetic import eis_spectrum_csv as spectrum_csv
 from lims.models import HistoryEntry
-from tests.analysis.synthetic import spectrum_csv
 from tests.shared_data import require_shared_data
 
 pytestmark = pytest.mark.django_db

@@ -11,9 +11,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from analysis.models import Flag
 from analysis.services import measurement_create
 from cells.services import cell_add_step
+from demo.synthetic import eis_spectrum_csv as spectrum_csv
 from lims.services import record_update
 from processing import services as proc
-from tests.analysis.synthetic import spectrum_csv
 
 pytestmark = pytest.mark.django_db
 
