@@ -11,7 +11,7 @@ from django.core.management import call_command
 from analysis.models import AnalysisRun, Flag, Measurement, ResultValue
 from cells.models import Cell
 from lims.lineage import lineage_trace
-from lims.models import HistoryEntry, Record
+from lims.models import HistoryEntry, Link, Record
 from tests.shared_data import require_shared_data
 
 pytestmark = pytest.mark.django_db
@@ -72,6 +72,9 @@ def test_seed_demo_analyses_its_raw_files(django_capture_on_commit_callbacks: An
     # the third pellet is porous, and the flag says so
     low = Flag.objects.get(kind="density_low")
     assert low.record.code.endswith("-03") and "below the minimum 95 %" in low.message
+    # flags and runs on the cell leave its lineage whole
+    roles = set(Link.objects.filter(child=lina).values_list("role", flat=True))
+    assert {"separator", "electrode", "current_collector", "atmosphere"} <= roles
 
 
 def test_seed_demo_users_can_log_in(client: Any) -> None:

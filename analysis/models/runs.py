@@ -24,6 +24,8 @@ class AnalysisRun(OwnedRow):
     """
 
     owner_field = "measurement"
+    record_page_table = False
+    history_exclude = frozenset({"timings_s"})
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -73,6 +75,8 @@ class ResultRevision(OwnedRow):
     """
 
     owner_field = "measurement"
+    record_page_table = False
+    history_exclude = frozenset({"summary"})  # the revision keeps it, never changed
 
     measurement = models.ForeignKey(Measurement, on_delete=models.CASCADE, related_name="revisions")
     run = models.OneToOneField(AnalysisRun, on_delete=models.PROTECT, related_name="revision")

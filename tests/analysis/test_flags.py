@@ -88,3 +88,26 @@ def test_interface_asr_rise_over_a_cells_spectra_is_flagged(
             )
     (flag,) = open_flags(lab.cell, "asr_rise")
     assert "2.5×" in flag.message and flag.threshold == {"asr_rise_factor": 2.0}
+
+
+def test_a_flag_on_a_cell_leaves_its_lineage_whole(
+    lab: Any, users: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    from lims.models import Link
+
+    parents = set(Link.objects.filter(child=lab.cell).values_list("parent_id", "role"))
+    assert len(parents) >= 4
+    wet = proc.glovebox_reading_log(
+        user=users["operator"], glovebox=lab.glovebox, o2_ppm=3, h2o_ppm=0
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        cell_add_step(
+            user=users["operator"],
+            cell=lab.cell,
+            step_type="seal",
+            glovebox_reading=wet,
+            performed_at=wet.measured_at,
+        )
+    assert open_flags(lab.cell, "atmosphere")
+    after = set(Link.objects.filter(child=lab.cell).values_list("parent_id", "role"))
+    assert after == parents | {(wet.pk, "atmosphere")}
