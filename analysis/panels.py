@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Q
 from django.http import HttpRequest
 
 from analysis.models import AnalysisRun, Flag, Measurement, ResultRevision, ResultValue
@@ -26,8 +27,9 @@ def _rows(values: list[ResultValue]) -> list[dict[str, Any]]:
 
 def record_panels(request: HttpRequest, record: Record) -> list[Panel]:
     panels = []
+    # A measurement's page also shows the flags its revisions raised on the measured record.
     flags = list(
-        Flag.objects.filter(record=record)
+        Flag.objects.filter(Q(record=record) | Q(revision__measurement_id=record.pk))
         .select_related("revision__measurement", "acknowledged_by")
         .order_by("cleared_at", "acknowledged_at", "-raised_at")[:200]
     )

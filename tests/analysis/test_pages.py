@@ -78,3 +78,6 @@ def test_flags_on_the_page_and_acknowledged_there(
     client.post(url, {"comment": "Known: pressed at low load"})
     page = client.get(lab.pellet.get_absolute_url()).content.decode()
     assert "1 open" not in page and "Known: pressed at low load" in page
+    # the measurement's own page shows the flag its revision raised
+    page = client.get(flag.revision.measurement.get_absolute_url()).content.decode()
+    assert "Known: pressed at low load" in page
