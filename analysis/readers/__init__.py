@@ -24,8 +24,11 @@ format             content
 ``indentation``    CSV/XLSX table of indents or of load-depth curves (see :mod:`.tabular`)
 =================  ============================================================================
 
-Techniques named in ``meta["technique"]``: PEIS, GEIS, GCPL, CA, CP, OCV, WAIT, MB (text only),
-CV, LSV (text only); any other technique is read too, its long name kept.
+Techniques named in ``meta["technique"]``: from EC-Lab .mpr and .mpt alike PEIS, GEIS, GCPL, CA,
+CP, OCV, WAIT, CV, CVA, LSV, ZIR, MB, MP, coV, coC (any other technique is read too, its long
+name or id kept); from the other vendors PEIS, GEIS or EIS (control mode not stated), or the
+vendor's own technique name. EC-Lab .mpr column ids: those met in the real files and those
+the public readers document (:mod:`.eclab_columns`); an unknown id is a ReadError naming it.
 
 Canonical columns (``Dataset.data``; every other source column goes to ``Dataset.extra``
 unconverted; ``meta["columns"]`` says where each source column went and with which factor):
