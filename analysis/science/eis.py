@@ -1347,11 +1347,13 @@ def drt(
         x, _ = nnls(stacked, target, maxiter=50 * stacked.shape[1])
         residual = float(np.sum((a @ x - b) ** 2))
         seminorm = float(np.sum((second @ x) ** 2))
+        # tr H = tr(A_s (A_s^T A_s + lambda D_s^T D_s)^-1 A_s^T) on the non-zero unknowns s,
+        # computed as tr((A_s^T A_s + lambda D_s^T D_s)^-1 A_s^T A_s): a small square solve.
         active = x > 0
         a_s, d_s = a[:, active], second[:, active]
+        gram = a_s.T @ a_s
         try:
-            hat = a_s @ np.linalg.solve(a_s.T @ a_s + lam * d_s.T @ d_s, a_s.T)
-            trace = float(np.trace(hat))
+            trace = float(np.trace(np.linalg.solve(gram + lam * (d_s.T @ d_s), gram)))
         except np.linalg.LinAlgError:
             trace = float(active.sum())
         return x, residual, seminorm, trace
