@@ -331,18 +331,14 @@ def read_gamry(stream: IO[bytes], name: str) -> Dataset:
             line=start + 3,
             expected="one unit per column",
         )
+    # Rows begin with a tab; the table ends at the next line that does not (a run stopped early
+    # ends it with EXPERIMENTABORTED).
     rows: list[tuple[int, list[str]]] = []
-    aborted = False
     for i in range(start + 3, len(lines)):
-        line = lines[i]
-        if not line.startswith("\t"):
-            aborted = line.strip().startswith("EXPERIMENTABORTED")
-            if aborted or not line.strip():
-                continue
+        if not lines[i].startswith("\t"):
             break
-        rows.append((i + 1, line.split("\t")[1:]))
-    if not aborted:
-        aborted = any(line.startswith("EXPERIMENTABORTED") for line in lines[start:])
+        rows.append((i + 1, lines[i].split("\t")[1:]))
+    aborted = any(line.startswith("EXPERIMENTABORTED") for line in lines[start:])
     _check_not_cut(name, text, rows)
     _need_rows(name, rows, start + 1, f"{table} table")
     # Tab-separated: a comma in a value can only be a decimal comma (German-locale Windows).
