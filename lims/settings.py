@@ -127,6 +127,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # of lineage walks are far too high, and compiling took 25 ms for a 1 ms trace.
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("options", "-c jit=off")
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Django's backend, with a flush that respects the append-only history (lims.append_only).
+    DATABASES["default"]["ENGINE"] = "lims.db.sqlite3"
     # WAL lets readers proceed while one writer holds the lock; the timeout makes a second
     # writer wait instead of failing at once with "database is locked".
     DATABASES["default"]["OPTIONS"] = {

@@ -20,6 +20,7 @@ from lims.api.serializers import (
     TraceSerializer,
 )
 from lims.filtersets import HistoryFilterSet, RecordFilterSet
+from lims.history import history_of
 from lims.lineage import lineage_trace
 from lims.models import HistoryEntry, Record, StoredFile, record_models
 
@@ -72,15 +73,16 @@ class TraceView(APIView):
 
 
 class HistoryView(generics.ListAPIView):
-    """Every create, update and delete filed under a record's code, newest first. Read-only."""
+    """Every create, update and delete of the record that has (or had) this code and of its
+    sub-rows, newest first; still there after the record is deleted. Read-only."""
 
     serializer_class = HistoryEntrySerializer
     filterset_class = HistoryFilterSet
 
-    queryset = HistoryEntry.objects.all()
+    queryset = HistoryEntry.objects.none()
 
     def get_queryset(self):
-        return self.queryset.filter(record_code=self.kwargs.get("code", ""))
+        return history_of(code=self.kwargs.get("code", ""))
 
 
 class AnyRecordViewSet(viewsets.ReadOnlyModelViewSet):
