@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from django.apps import apps
 from django.db import models, router, transaction
 from django.db.models.deletion import Collector
 from django.utils import timezone
@@ -23,6 +24,15 @@ from django.utils import timezone
 from lims.chain import chain_append
 from lims.context import current_request_id, current_user
 from lims.models import HistoryEntry, OwnedRow, Record, Tombstone, Tracked, TrackedQuerySet
+
+
+def tracked_models() -> list[type[Tracked]]:
+    """Every model whose rows carry their own history: the concrete :class:`Tracked` models
+    (the bare ``Record`` is only the shared part of the kinds of record)."""
+    return sorted(
+        (m for m in apps.get_models() if issubclass(m, Tracked) and m is not Record),
+        key=lambda m: m._meta.label,
+    )
 
 
 def _jsonable(value: Any) -> Any:
