@@ -37,7 +37,8 @@ class VersionConflict(Exception):
         )
 
 
-def _check_version(instance: models.Model, expected_version: int | None) -> None:
+def check_version(instance: models.Model, expected_version: int | None) -> None:
+    """Raise :class:`VersionConflict` unless ``instance`` is at ``expected_version`` (None: any)."""
     if expected_version is None:
         return
     current = history_version(instance)
@@ -85,7 +86,7 @@ def record_update(
     changed in between raises :class:`VersionConflict`; the check runs under the row lock.
     """
     locked = type(instance)._default_manager.select_for_update().get(pk=instance.pk)
-    _check_version(locked, expected_version)
+    check_version(locked, expected_version)
     before = snapshot(locked)
     for name, value in data.items():
         setattr(locked, name, value)
@@ -110,7 +111,7 @@ def record_delete(
     """
     if expected_version is not None:
         locked = type(instance)._default_manager.select_for_update().get(pk=instance.pk)
-        _check_version(locked, expected_version)
+        check_version(locked, expected_version)
     owner = instance.history_owner if isinstance(instance, OwnedRow) else None
     code = history_owner_code(instance)
     if isinstance(instance, Record) and instance.child_links.exists():

@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from lims.api.base import ETagMixin
 from lims.api.serializers import (
     HistoryEntrySerializer,
     RecordSummarySerializer,
@@ -85,7 +86,7 @@ class HistoryView(generics.ListAPIView):
         return history_of(code=self.kwargs.get("code", ""))
 
 
-class AnyRecordViewSet(viewsets.ReadOnlyModelViewSet):
+class AnyRecordViewSet(ETagMixin, viewsets.ReadOnlyModelViewSet):
     """All records of every kind, for finding a code (``?code_contains=0007``)."""
 
     queryset = Record.objects.all()
