@@ -363,6 +363,11 @@ def _stored_file_path(instance: StoredFile, filename: str) -> str:
     return f"raw/{instance.sha256[:2]}/{instance.sha256}"
 
 
+class StoredFileManager(models.Manager["StoredFile"]):
+    def get_by_natural_key(self, sha256: str) -> StoredFile:
+        return self.get(sha256=sha256)
+
+
 class StoredFile(models.Model):
     """A raw file kept exactly as it arrived, identified by its SHA-256 checksum."""
 
@@ -375,6 +380,8 @@ class StoredFile(models.Model):
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    objects = StoredFileManager()
 
     def __str__(self) -> str:
         return f"{self.original_name} ({self.sha256[:12]})"
