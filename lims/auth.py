@@ -3,7 +3,7 @@
 Failures are counted in the cache under the account name and under the client address, each for
 ``LOGIN_FAILURE_WINDOW_S`` seconds. While either count is at its limit every password is refused,
 the right one too, so guessing gains nothing; a successful login clears the account's count.
-The check sits in an authentication backend placed before Django's, so every login path (the
+The check sits in the authentication backend (Django's, extended), so every login path (the
 login page, the API's session login, the admin) is covered. API tokens are not passwords and are
 not counted.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import forms
-from django.contrib.auth.backends import BaseBackend
+from django.contrib.auth.backends import ModelBackend
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest
@@ -56,16 +56,19 @@ def login_succeeded(*, username: str) -> None:
     cache.delete(f"login-fail:account:{username.lower()}")
 
 
-class LoginRateLimitBackend(BaseBackend):
-    """Refuses every login attempt for a blocked account or address; otherwise lets the next
-    backend check the password."""
+class LoginRateLimitBackend(ModelBackend):
+    """Django's backend, refusing every login attempt for a blocked account or address."""
 
     def authenticate(
-        self, request: HttpRequest | None, username: str | None = None, **kwargs: Any
-    ) -> None:
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
         if login_blocked(request, username):
             raise PermissionDenied("too many failed logins")
-        return None
+        return super().authenticate(request, username=username, password=password, **kwargs)
 
 
 class RateLimitedAuthenticationForm(forms.AuthenticationForm):

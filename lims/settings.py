@@ -190,10 +190,7 @@ CONTENT_SECURITY_POLICY = envstr(
 )
 
 # Login rate limits (lims.auth), counted in the cache: a file cache is shared by every worker.
-AUTHENTICATION_BACKENDS = [
-    "lims.auth.LoginRateLimitBackend",
-    "django.contrib.auth.backends.ModelBackend",
-]
+AUTHENTICATION_BACKENDS = ["lims.auth.LoginRateLimitBackend"]
 LOGIN_FAILURE_LIMIT_ACCOUNT = envint("LOGIN_FAILURE_LIMIT_ACCOUNT", 5)
 LOGIN_FAILURE_LIMIT_ADDRESS = envint("LOGIN_FAILURE_LIMIT_ADDRESS", 30)
 LOGIN_FAILURE_WINDOW_S = envint("LOGIN_FAILURE_WINDOW_S", 15 * 60)
