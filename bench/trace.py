@@ -254,11 +254,13 @@ class Filler:
         return obj
 
     def history(self, obj: Any, *, at: dt.datetime, user: Any) -> None:
-        from lims.history import history_owner_code, snapshot
+        from lims.history import history_owner, history_owner_code, snapshot
         from lims.models import HistoryEntry
 
         changes = {k: [None, v] for k, v in snapshot(obj).items() if v is not None}
+        owner = history_owner(obj)
         entry = HistoryEntry(
+            record_id=owner.pk if owner is not None else None,
             at=at,
             user=user,
             username=user.get_username(),
@@ -312,6 +314,10 @@ class Filler:
         # Links after records (foreign keys), history last; dict order keeps sub-rows in order.
         for model in sorted(self.pending, key=lambda m: m._meta.label == "lims.HistoryEntry"):
             objs = self.pending.pop(model)
+            if model._meta.label == "lims.HistoryEntry":
+                from lims.chain import chain_head, chain_link
+
+                chain_link(objs, chain_head()[1])  # the bench holds the database to itself
             fields = model._meta.local_concrete_fields
             size = min(INSERT_ROWS, connection.ops.bulk_batch_size(fields, objs) or INSERT_ROWS)
             model._base_manager.bulk_create(objs, batch_size=size)

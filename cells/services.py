@@ -63,9 +63,13 @@ def cell_add_step(
     return record_save_new(instance=step, user=user)  # type: ignore[return-value]
 
 
-def cell_set_status(*, user: Any, cell: Cell, status: str) -> Cell:
+def cell_set_status(
+    *, user: Any, cell: Cell, status: str, expected_version: int | None = None
+) -> Cell:
     if status not in Cell.Status.values:
         raise ValidationError(
             {"status": f"{status!r} is not one of {', '.join(Cell.Status.values)}."}
         )
-    return record_update(instance=cell, data={"status": status}, user=user)  # type: ignore[return-value]
+    return record_update(  # type: ignore[return-value]
+        instance=cell, data={"status": status}, user=user, expected_version=expected_version
+    )

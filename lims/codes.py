@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from lims.models import CodeSequence, Record
+from django.core.exceptions import ValidationError
+
+from lims.models import CodeSequence, Record, Tombstone
 
 
 def code_suffix(code: str) -> str:
@@ -26,7 +28,30 @@ def code_allocate(*, model: type[Record], parent_code: str | None = None) -> str
         sequence.last_value += 1
         code = f"{base}-{sequence.last_value:0{digits}d}"
         # A code typed in by hand may already hold this number: skip past it.
-        if not Record.objects.filter(code=code).exists():
+        if not code_taken(code):
             break
     sequence.save(update_fields=["last_value"])
     return code
+
+
+def code_taken(code: str) -> bool:
+    """Whether ``code`` names a record, or once did: a deleted record's code is never reused."""
+    return Record.objects.filter(code=code).exists() or Tombstone.objects.filter(code=code).exists()
+
+
+def code_check_typed(*, model: type[Record], code: str) -> None:
+    """Refuse a typed-in code of the wrong kind (a lot cannot be ``CELL-0001``) or one that a
+    deleted record had: a code printed on a label must never name a second thing."""
+    prefix = f"{model.code_prefix}-"
+    if not code.startswith(prefix):
+        raise ValidationError(
+            {"code": f"A {model._meta.verbose_name} code starts with {prefix}: {code!r} does not."}
+        )
+    retired = Tombstone.objects.filter(code=code).first()
+    if retired is not None:
+        raise ValidationError(
+            {
+                "code": f"{code} belonged to a {retired.kind} deleted on "
+                f"{retired.deleted_at:%Y-%m-%d}; a code is never reused."
+            }
+        )

@@ -14,6 +14,69 @@ from django.db.models import F, Q
 CODE_MAX_LENGTH = 40
 
 
+class TrackedQuerySet(models.QuerySet):
+    """The bulk paths of a tracked model, each audited row by row (see ``lims.history``).
+
+    ``update()``, ``delete()``, ``bulk_create()`` and ``bulk_update()`` write one history entry
+    per changed row, with before and after, exactly like a service edit; nothing can change a
+    tracked row through the ORM without leaving an entry.
+    """
+
+    def update(self, **kwargs: Any) -> int:
+        from lims.history import tracked_update
+
+        return tracked_update(self, kwargs)
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        from lims.history import tracked_delete
+
+        if self.query.is_sliced:
+            raise TypeError("Cannot use 'limit' or 'offset' with delete().")
+        return tracked_delete(self.all(), using=self.db)
+
+    def bulk_create(self, objs: Any, *args: Any, **kwargs: Any) -> list[Any]:
+        from lims.history import tracked_bulk_create
+
+        return tracked_bulk_create(self, list(objs), *args, **kwargs)
+
+    def bulk_update(self, objs: Any, fields: Any, *args: Any, **kwargs: Any) -> int:
+        from lims.history import tracked_bulk_update
+
+        return tracked_bulk_update(self, list(objs), list(fields), *args, **kwargs)
+
+    def _plain(self) -> models.QuerySet[Any]:
+        """The same rows through Django's own QuerySet, for the audited paths themselves."""
+        return models.QuerySet(self.model, using=self.db)
+
+
+class Tracked(models.Model):
+    """Base of every model whose rows are audited: inherit it and every write path is covered.
+
+    ``save()`` and ``delete()`` of an instance and the bulk paths of its QuerySet
+    (:class:`TrackedQuerySet`) write exactly one :class:`HistoryEntry` per changed row, with the
+    field values before and after, chained into the tamper-evident history; an update that
+    changes nothing writes nothing. The acting user comes from ``lims.context.acting_as``, which
+    the services set. The row's version (optimistic locking) is the number of its entries.
+    """
+
+    objects = TrackedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        from lims.history import tracked_save
+
+        tracked_save(self, super().save, *args, **kwargs)
+
+    def delete(self, using: Any = None, keep_parents: bool = False) -> tuple[int, dict[str, int]]:
+        from lims.history import tracked_delete
+
+        if keep_parents:
+            raise ValueError("A tracked row is deleted whole (keep_parents is not audited).")
+        return tracked_delete([self], using=using or self._state.db or DEFAULT_DB_ALIAS)
+
+
 class FieldCheckConstraint(models.CheckConstraint):
     """A check constraint whose violation is reported against one field.
 
@@ -57,7 +120,7 @@ def positive_check(field: str, *, allow_zero: bool = False) -> FieldCheckConstra
     )
 
 
-class Record(models.Model):
+class Record(Tracked):
     """Anything the lab tracks by a code: a lot, a batch, a pellet, a foil, a cell, a measurement.
 
     Concrete base of every domain record (multi-table inheritance), so that one table holds every
@@ -165,7 +228,7 @@ def record_model(kind: str) -> type[Record] | None:
     return record_models().get(kind)
 
 
-class OwnedRow(models.Model):
+class OwnedRow(Tracked):
     """A row that belongs to one record and has no code of its own: a weighing of a batch, a
     fold pass of a foil, an assembly step of a cell. Its history is filed under the owner's
     code and it may add lineage parents to its owner (a step's furnace, a pass's glovebox reading).
@@ -178,7 +241,7 @@ class OwnedRow(models.Model):
     #: Fields the history leaves out (bulky derived data kept in the row itself).
     history_exclude: ClassVar[frozenset[str]] = frozenset()
 
-    class Meta:
+    class Meta(Tracked.Meta):
         abstract = True
 
     @property
@@ -231,13 +294,17 @@ class CodeSequence(models.Model):
 
 
 class HistoryEntry(models.Model):
-    """One create, update or delete of any row, with who, when and the field values.
+    """One create, update or delete of a tracked row, with who, when and the field values.
 
-    Written explicitly by the services that make a change (never by signals), so imports,
-    scripts and API calls are all recorded alike. Nothing in the application updates or deletes
-    these rows, and database triggers refuse it (see migration ``0002_history_append_only``).
-    ``record_code`` is plain text, not a foreign key, so history outlives a deleted record; for
-    a sub-row (a weighing, a fold pass) it is the code of the record the row belongs to.
+    Written by the tracked models themselves (:class:`Tracked`), whichever path made the change,
+    so web edits, imports, scripts and bulk updates are recorded alike. The table is append-only
+    in the database (``lims.append_only``) and each entry is chained to the one before by
+    SHA-256 (``prev_hash``, ``entry_hash``; ``lims.chain``), so an altered, inserted or removed
+    entry is found by ``manage.py verify_history``.
+
+    ``record_id`` is the identity of the record the entry is filed under (the row's own, or its
+    owner's for a sub-row) and ``record_code`` its code as text: neither is a foreign key, so
+    history outlives a deleted record, and ``username`` outlives a deleted user.
     """
 
     class Action(models.TextChoices):
@@ -253,23 +320,56 @@ class HistoryEntry(models.Model):
     action = models.CharField(max_length=10, choices=Action.choices)
     model = models.CharField(max_length=100, help_text="app_label.model of the changed row")
     object_id = models.CharField(max_length=64)
+    record_id = models.BigIntegerField(
+        null=True, blank=True, db_index=True, help_text="id of the record it is filed under"
+    )
     record_code = models.CharField(max_length=CODE_MAX_LENGTH, db_index=True)
     object_repr = models.CharField(max_length=200)
     changes = models.JSONField(default=dict, help_text="{field: [old, new]}")
     request_id = models.CharField(max_length=64, blank=True, db_index=True)
+    prev_hash = models.CharField(max_length=64, help_text="entry_hash of the entry before")
+    entry_hash = models.CharField(max_length=64, help_text="SHA-256 of prev_hash and content")
 
     class Meta:
         ordering = ["-at", "-id"]
         verbose_name_plural = "history entries"
-        indexes = [models.Index(fields=["record_code", "-at"], name="history_code_at_idx")]
+        indexes = [
+            models.Index(fields=["record_code", "-at"], name="history_code_at_idx"),
+            models.Index(fields=["model", "object_id"], name="history_model_object_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.username} {self.action} {self.object_repr}"
 
 
+class Tombstone(models.Model):
+    """What is left of a deleted record: its code stays taken and its history findable.
+
+    A code is printed on labels and notebooks, so it must never name a second thing: creating a
+    record with a retired code is refused by the services and by a database trigger.
+    """
+
+    code = models.CharField(max_length=CODE_MAX_LENGTH, unique=True)
+    kind = models.CharField(max_length=40)
+    record_id = models.BigIntegerField(unique=True)
+    deleted_at = models.DateTimeField()
+    deleted_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.kind}, deleted {self.deleted_at:%Y-%m-%d})"
+
+
 def _stored_file_path(instance: StoredFile, filename: str) -> str:
     # Content-addressed: the path is the checksum, so a stored file is never overwritten.
     return f"raw/{instance.sha256[:2]}/{instance.sha256}"
+
+
+class StoredFileManager(models.Manager["StoredFile"]):
+    def get_by_natural_key(self, sha256: str) -> StoredFile:
+        return self.get(sha256=sha256)
 
 
 class StoredFile(models.Model):
@@ -284,6 +384,8 @@ class StoredFile(models.Model):
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+
+    objects = StoredFileManager()
 
     def __str__(self) -> str:
         return f"{self.original_name} ({self.sha256[:12]})"

@@ -132,6 +132,6 @@ def record_page(*, code: str, request: HttpRequest | None = None) -> RecordPage:
         children=[c for c in children if c.role != "measurement"],
         measurements=[c for c in children if c.role == "measurement"],
         tables=_sub_tables(record),
-        history=list(HistoryEntry.objects.filter(record_code=record.code)[:200]),
+        history=list(HistoryEntry.objects.filter(record_id=record.pk)[:200]),
         panels=panels,
     )

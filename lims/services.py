@@ -1,9 +1,12 @@
 """Generic record edits: the building blocks of every domain service.
 
 Every write in the project goes through a service: a keyword-only function wrapped in a
-transaction that validates, saves, keeps the lineage graph in step (``lims.lineage``) and writes
-the history entry itself (``lims.history``), so web edits, imports and scripts are recorded alike.
-Codes are handed out by ``lims.codes``, raw files kept by ``lims.files``.
+transaction that validates, saves and keeps the lineage graph in step (``lims.lineage``). The
+history entry is written by the tracked model itself (``lims.history``), attributed to the user the
+service acts for, so web edits, imports and scripts are recorded alike. Edits and deletes take the
+``expected_version`` the editor saw (optimistic locking): a change made in between raises
+:class:`VersionConflict` instead of being overwritten. Codes are handed out by ``lims.codes``,
+raw files kept by ``lims.files``.
 """
 
 from __future__ import annotations
@@ -18,10 +21,33 @@ from django.db import models, transaction
 from django.db.models import ProtectedError
 from django.utils.module_loading import import_string
 
-from lims.codes import code_allocate
-from lims.history import history_log, history_owner_code, snapshot
+from lims.codes import code_allocate, code_check_typed
+from lims.context import acting_as
+from lims.history import history_owner_code, history_version, snapshot
 from lims.lineage import lineage_sync
-from lims.models import HistoryEntry, OwnedRow, Record
+from lims.models import OwnedRow, Record
+
+
+class VersionConflict(Exception):
+    """The row changed since the editor read it: ``expected`` is the version they saw,
+    ``current`` the one in the database. Nothing was saved."""
+
+    def __init__(self, *, instance: models.Model, expected: int, current: int) -> None:
+        self.instance, self.expected, self.current = instance, expected, current
+        super().__init__(
+            f"{instance} was changed by someone else since you opened it (you edited version "
+            f"{expected}, it is now at version {current}); nothing was saved. Reload it and "
+            "apply your change again."
+        )
+
+
+def check_version(instance: models.Model, expected_version: int | None) -> None:
+    """Raise :class:`VersionConflict` unless ``instance`` is at ``expected_version`` (None: any)."""
+    if expected_version is None:
+        return
+    current = history_version(instance)
+    if current != expected_version:
+        raise VersionConflict(instance=instance, expected=expected_version, current=current)
 
 
 def _validate(instance: models.Model) -> None:
@@ -35,40 +61,62 @@ def record_save_new(*, instance: models.Model, user: Any) -> models.Model:
     """
     if isinstance(instance, Record):
         instance.kind = instance._meta.model_name or ""
-        if not instance.code:
+        if instance.code:
+            code_check_typed(model=type(instance), code=instance.code)
+        else:
             instance.code = code_allocate(model=type(instance), parent_code=_code_parent(instance))
         if user is not None and getattr(user, "is_authenticated", False):
             instance.created_by = user
     if isinstance(instance, Record | OwnedRow):
         instance.refresh_derived()
     _validate(instance)
-    instance.save()
-    history_log(instance=instance, action=HistoryEntry.Action.CREATE, user=user)
+    with acting_as(user):
+        instance.save()
     _after_change(instance)
     return instance
 
 
 @transaction.atomic
-def record_update(*, instance: models.Model, data: dict[str, Any], user: Any) -> models.Model:
-    """Apply ``data`` to ``instance``, validate, save the changed fields and log old → new."""
+def record_update(
+    *,
+    instance: models.Model,
+    data: dict[str, Any],
+    user: Any,
+    expected_version: int | None = None,
+) -> models.Model:
+    """Apply ``data`` to ``instance``, validate, save the changed fields and log old → new.
+
+    With ``expected_version`` (the :func:`~lims.history.history_version` the editor saw), a row
+    changed in between raises :class:`VersionConflict`; the check runs under the row lock.
+    """
     locked = type(instance)._default_manager.select_for_update().get(pk=instance.pk)
+    check_version(locked, expected_version)
     before = snapshot(locked)
     for name, value in data.items():
         setattr(locked, name, value)
     if isinstance(locked, Record | OwnedRow):
         locked.refresh_derived()
     _validate(locked)
-    locked.save()
-    history_log(instance=locked, action=HistoryEntry.Action.UPDATE, user=user, before=before)
+    locked._history_before = before  # type: ignore[attr-defined]  # read under the lock above
+    with acting_as(user):
+        locked.save()
     _after_change(locked)
     return locked
 
 
 @transaction.atomic
-def record_delete(*, instance: models.Model, user: Any) -> None:
-    """Delete a row that nothing else was made from; refuse (``ValidationError``) otherwise."""
-    before = snapshot(instance)
-    code, pk = history_owner_code(instance), instance.pk
+def record_delete(
+    *, instance: models.Model, user: Any, expected_version: int | None = None
+) -> None:
+    """Delete a row that nothing else was made from; refuse (``ValidationError``) otherwise.
+
+    A deleted record leaves a tombstone that keeps its code taken. ``expected_version`` as for
+    :func:`record_update`.
+    """
+    if expected_version is not None:
+        locked = type(instance)._default_manager.select_for_update().get(pk=instance.pk)
+        check_version(locked, expected_version)
+    code = history_owner_code(instance)
     if isinstance(instance, Record) and instance.child_links.exists():
         children = ", ".join(
             Record.objects.filter(parent_links__parent=instance)
@@ -77,13 +125,11 @@ def record_delete(*, instance: models.Model, user: Any) -> None:
         )
         raise ValidationError(f"{code} cannot be deleted: {children} were made from it.")
     try:
-        instance.delete()
+        with acting_as(user):
+            instance.delete()
     except ProtectedError as exc:
         used_by = ", ".join(sorted({str(o) for o in exc.protected_objects})[:10])
         raise ValidationError(f"{instance} cannot be deleted: used by {used_by}.") from exc
-    history_log(
-        instance=instance, action=HistoryEntry.Action.DELETE, user=user, before=before, object_id=pk
-    )
     if isinstance(instance, OwnedRow):
         _after_change(instance)
 

@@ -3,11 +3,16 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from lims import views
+from lims.auth import RateLimitedAuthenticationForm
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("r/<str:code>/", views.record_detail, name="record"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(authentication_form=RateLimitedAuthenticationForm),
+        name="login",
+    ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("analysis/", include("analysis.urls")),

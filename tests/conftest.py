@@ -64,3 +64,16 @@ def lab(users: dict[str, Any]) -> Any:
     from tests.factories import build_chain
 
     return build_chain(user=users["scientist"])
+
+
+@pytest.fixture
+def if_match() -> Any:
+    """``client.patch(url, data, **if_match(client, url))``: the ETag a GET of ``url`` answers,
+    as the If-Match header every API edit and delete needs."""
+
+    def header(client: APIClient, url: str) -> dict[str, str]:
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+        return {"HTTP_IF_MATCH": response["ETag"]}
+
+    return header

@@ -9,6 +9,7 @@ from typing import Any
 from django.utils import timezone
 
 from analysis.models import Measurement
+from analysis.runs import analysis_run_execute
 from analysis.services import column_mapping_template_create, measurement_create
 from cells.models import Cell
 from cells.services import cell_add_step, cell_assemble
@@ -38,6 +39,7 @@ class Chain:
     pieces: list[ElectrodePiece]
     cell: Cell
     measurement: Measurement
+    density: Measurement
 
 
 _counter = iter(range(1, 10**6))
@@ -101,9 +103,27 @@ def build_chain(*, user: Any) -> Chain:
     measurement = measurement_create(
         user=user, subject=cell, measurement_type="eis", temperature_C=25
     )
+    # An Archimedes density far below the geometric one: its run (executed here at once; the
+    # app runs it after the commit) leaves a run, a revision and a flag on the pellet, so every
+    # analysis model has a row.
+    density = measurement_create(
+        user=user, subject=pellet, measurement_type="density", conditions={"density_g_cm3": 4.0}
+    )
+    analysis_run_execute(run_id=density.runs.get().pk)
     column_mapping_template_create(
         user=user, name=f"Cycler {n}", instrument=glovebox, mapping={"columns": {"t (h)": "time_s"}}
     )
     return Chain(
-        lots, furnace, glovebox, reading, batch, pellet, separators, foil, pieces, cell, measurement
+        lots,
+        furnace,
+        glovebox,
+        reading,
+        batch,
+        pellet,
+        separators,
+        foil,
+        pieces,
+        cell,
+        measurement,
+        density,
     )

@@ -11,3 +11,6 @@ os.environ.setdefault("FAST_PASSWORD_HASHER", "1")
 os.environ.setdefault(
     "MEDIA_ROOT", os.path.join(os.path.dirname(os.path.dirname(__file__)), "var", "test-media")
 )
+os.environ.setdefault(
+    "CACHE_DIR", os.path.join(os.path.dirname(os.path.dirname(__file__)), "var", "test-cache")
+)

@@ -8,7 +8,7 @@ from rest_framework.response import Response
 from cells import filtersets, services
 from cells.api.serializers import AssemblyStepSerializer, CellSerializer, CellStatusSerializer
 from cells.models import AssemblyStep, Cell
-from lims.api.base import RecordViewSet, ServiceViewSet
+from lims.api.base import IF_MATCH, RecordViewSet, ServiceViewSet, if_match_version
 
 
 class CellViewSet(RecordViewSet):
@@ -22,15 +22,19 @@ class CellViewSet(RecordViewSet):
     ordering_fields = ["code", "created_at", "assembled_at", "status"]
     create_service = staticmethod(services.cell_assemble)
 
-    @extend_schema(request=CellStatusSerializer, responses=CellSerializer)
+    @extend_schema(request=CellStatusSerializer, responses=CellSerializer, parameters=[IF_MATCH])
     @action(detail=True, methods=["post"])
     def status(self, request: Request, code: str) -> Response:
         """Move the cell to another status (assembled, on test, failed, retired)."""
+        expected_version = if_match_version(request)
         cell = self.get_object()
         payload = CellStatusSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
-        cell = services.cell_set_status(
-            user=request.user, cell=cell, status=payload.validated_data["status"]
+        cell = self._versioned = services.cell_set_status(
+            user=request.user,
+            cell=cell,
+            status=payload.validated_data["status"],
+            expected_version=expected_version,
         )
         return Response(CellSerializer(cell, context=self.get_serializer_context()).data)
 

@@ -1,4 +1,6 @@
-"""Base classes every domain API builds on: code lookups, service-backed writes, user fields."""
+"""Base classes every domain API builds on: code lookups, service-backed writes, user fields,
+and optimistic locking (``ETag`` on every record response, ``If-Match`` on every edit and delete).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +9,55 @@ from typing import Any, ClassVar
 
 from django.contrib.auth import get_user_model
 from django.db.models import Model
-from rest_framework import serializers, viewsets
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import serializers, status, viewsets
+from rest_framework.exceptions import APIException
+from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.validators import UniqueValidator
 
+from lims.history import history_version
 from lims.models import CODE_MAX_LENGTH, Record
-from lims.services import record_delete, record_update
+from lims.services import check_version, record_delete, record_update
+
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    description=(
+        'The ETag of the version you are changing, as the API sent it (`"3"`). A row changed '
+        "since answers 412 with both versions; a missing header answers 428."
+    ),
+)
+
+
+class PreconditionRequired(APIException):
+    status_code = status.HTTP_428_PRECONDITION_REQUIRED
+    default_detail = (
+        "Send If-Match with the ETag of the version you are changing (GET it first), so that "
+        "you never overwrite a change you have not seen."
+    )
+    default_code = "precondition_required"
+
+
+def etag(instance: Model) -> str:
+    """The strong ETag of a row: its version (:func:`~lims.history.history_version`), quoted."""
+    return f'"{history_version(instance)}"'
+
+
+def if_match_version(request: Request) -> int:
+    """The version an edit was made against, from ``If-Match``; 428 when it is missing."""
+    header = request.headers.get("If-Match", "").strip()
+    tag = header.removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        raise PreconditionRequired(
+            f"If-Match {header!r} is not an ETag of this API. {PreconditionRequired.default_detail}"
+            if header
+            else None
+        )
+    return int(tag)
 
 
 def code_field(model: type[Model], **kwargs: Any) -> serializers.SlugRelatedField:
@@ -64,15 +110,53 @@ class RecordSerializer(serializers.ModelSerializer):
         return value
 
 
-class ServiceViewSet(viewsets.ModelViewSet):
+class ETagMixin(viewsets.GenericViewSet):
+    """Every successful response about one row carries the row's ``ETag``."""
+
+    #: The row the response is about (the one looked up, created or saved).
+    _versioned: Model | None = None
+
+    def get_object(self) -> Any:
+        self._versioned = super().get_object()
+        return self._versioned
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        row = self._versioned
+        if row is not None and row.pk is not None and status.is_success(response.status_code):
+            response["ETag"] = etag(row)
+        return response
+
+
+@extend_schema_view(
+    update=extend_schema(parameters=[IF_MATCH]),
+    partial_update=extend_schema(parameters=[IF_MATCH]),
+    destroy=extend_schema(parameters=[IF_MATCH]),
+)
+class ServiceViewSet(ETagMixin, viewsets.ModelViewSet):
     """A viewset whose writes go through services: create via ``create_service``, edits and
-    deletes through the generic, history-keeping services of ``lims.services``."""
+    deletes through the generic, history-keeping services of ``lims.services``.
+
+    Every response about one row carries its ``ETag``; PUT, PATCH and DELETE need ``If-Match``
+    (428 without it) and answer 412 when the row changed since (``VersionConflict``). A detail
+    action that edits the row passes ``if_match_version(request)`` to its service.
+    """
 
     #: The service that creates a row; set it with ``staticmethod(...)``.
     create_service: ClassVar[Callable[..., Model]]
 
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if request.method in {"PUT", "PATCH", "DELETE"}:
+            self.expected_version = if_match_version(request)
+            # Answer a stale version before validating the body; the service checks it again
+            # under the row lock, which is what makes it safe.
+            check_version(self.get_object(), self.expected_version)
+
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
-        serializer.instance = self.create_service(
+        serializer.instance = self._versioned = self.create_service(
             user=self.request.user, **serializer.validated_data
         )
 
@@ -80,12 +164,17 @@ class ServiceViewSet(viewsets.ModelViewSet):
         assert serializer.instance is not None
         data = dict(serializer.validated_data)
         data.pop("code", None)
-        serializer.instance = record_update(
-            instance=serializer.instance, data=data, user=self.request.user
+        serializer.instance = self._versioned = record_update(
+            instance=serializer.instance,
+            data=data,
+            user=self.request.user,
+            expected_version=self.expected_version,
         )
 
     def perform_destroy(self, instance: Model) -> None:
-        record_delete(instance=instance, user=self.request.user)
+        record_delete(
+            instance=instance, user=self.request.user, expected_version=self.expected_version
+        )
 
 
 class RecordViewSet(ServiceViewSet):

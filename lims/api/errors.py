@@ -11,14 +11,27 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from lims.services import VersionConflict
+
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, plus model validation (400, by field) and constraint races (409).
+    """DRF's handler, plus model validation (400, by field), constraint races (409) and edits
+    of a version that is no longer current (412, with both versions and the current ETag).
 
     Services validate with ``full_clean`` and raise Django's ``ValidationError``; its
     ``message_dict`` already names the fields. An ``IntegrityError`` reaches here only when two
     requests raced past validation; the transaction has rolled back, so nothing is half-written.
     """
+    if isinstance(exc, VersionConflict):
+        return Response(
+            {
+                "detail": str(exc),
+                "expected_version": exc.expected,
+                "current_version": exc.current,
+            },
+            status=status.HTTP_412_PRECONDITION_FAILED,
+            headers={"ETag": f'"{exc.current}"'},
+        )
     if isinstance(exc, DjangoValidationError):
         detail: Any = (
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}

@@ -19,6 +19,8 @@ class HistoryEntrySerializer(serializers.ModelSerializer):
             "object_repr",
             "changes",
             "request_id",
+            "prev_hash",
+            "entry_hash",
         ]
         read_only_fields = fields
 

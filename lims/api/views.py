@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from lims.api.base import ETagMixin
 from lims.api.serializers import (
     HistoryEntrySerializer,
     RecordSummarySerializer,
@@ -20,6 +21,7 @@ from lims.api.serializers import (
     TraceSerializer,
 )
 from lims.filtersets import HistoryFilterSet, RecordFilterSet
+from lims.history import history_of
 from lims.lineage import lineage_trace
 from lims.models import HistoryEntry, Record, StoredFile, record_models
 
@@ -72,18 +74,19 @@ class TraceView(APIView):
 
 
 class HistoryView(generics.ListAPIView):
-    """Every create, update and delete filed under a record's code, newest first. Read-only."""
+    """Every create, update and delete of the record that has (or had) this code and of its
+    sub-rows, newest first; still there after the record is deleted. Read-only."""
 
     serializer_class = HistoryEntrySerializer
     filterset_class = HistoryFilterSet
 
-    queryset = HistoryEntry.objects.all()
+    queryset = HistoryEntry.objects.none()
 
     def get_queryset(self):
-        return self.queryset.filter(record_code=self.kwargs.get("code", ""))
+        return history_of(code=self.kwargs.get("code", ""))
 
 
-class AnyRecordViewSet(viewsets.ReadOnlyModelViewSet):
+class AnyRecordViewSet(ETagMixin, viewsets.ReadOnlyModelViewSet):
     """All records of every kind, for finding a code (``?code_contains=0007``)."""
 
     queryset = Record.objects.all()

@@ -114,14 +114,15 @@ def test_flags_are_listed_filtered_and_acknowledged_with_history(
     api: Any, lab: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
-        measurement_create(
+        m = measurement_create(
             user=lab.cell.created_by,
             subject=lab.pellet,
             measurement_type="density",
-            conditions={"density_g_cm3": 4.0},
+            conditions={"density_g_cm3": 3.9},
         )
     client = api("auditor")
-    open_flags = client.get("/api/flags/?open=true&record_kind=pellet").json()["results"]
+    mine = f"/api/flags/?open=true&record_kind=pellet&measurement={m.code}"
+    open_flags = client.get(mine).json()["results"]
     assert [f["kind"] for f in open_flags] == ["density_low"]
     flag_id = open_flags[0]["id"]
     url = f"/api/flags/{flag_id}/acknowledge/"
@@ -131,8 +132,10 @@ def test_flags_are_listed_filtered_and_acknowledged_with_history(
     assert ok.status_code == 200 and ok.json()["acknowledged_by"] == "scientist"
     assert not ok.json()["is_open"]
     assert api("scientist").post(url, {"comment": "again"}).status_code == 400
-    assert client.get("/api/flags/?open=true&record_kind=pellet").json()["results"] == []
+    assert client.get(mine).json()["results"] == []
     assert client.get("/api/flags/?acknowledged=true").json()["count"] == 1
+    others = client.get(f"/api/flags/?open=true&record={lab.pellet.code}").json()["results"]
+    assert [f["measurement"] for f in others] == [lab.density.code]
     entry = HistoryEntry.objects.filter(record_code=lab.pellet.code, model="analysis.flag").first()
     assert entry is not None and entry.username == "scientist"
     assert entry.changes["acknowledgement"] == ["", "Pellet set aside for XRD only."]

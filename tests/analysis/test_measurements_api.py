@@ -55,7 +55,7 @@ def test_upload_a_raw_file_with_a_measurement(api: Any, lab: Any) -> None:
     assert body["code"] in {n["code"] for n in trace["nodes"]}
 
 
-def test_raw_file_cannot_be_replaced_or_empty(api: Any, lab: Any) -> None:
+def test_raw_file_cannot_be_replaced_or_empty(api: Any, lab: Any, if_match: Any) -> None:
     client = api("scientist")
     empty = client.post(
         "/api/measurements/",
@@ -68,10 +68,12 @@ def test_raw_file_cannot_be_replaced_or_empty(api: Any, lab: Any) -> None:
     )
     assert empty.status_code == 400
     assert "empty" in empty.json()["upload"][0]
+    url = f"/api/measurements/{lab.measurement.code}/"
     replace = client.patch(
-        f"/api/measurements/{lab.measurement.code}/",
+        url,
         {"upload": SimpleUploadedFile("x.mpt", b"x")},
         format="multipart",
+        **if_match(client, url),
     )
     assert replace.status_code == 400 and "upload" in replace.json()
     for method in ("put", "patch", "delete"):

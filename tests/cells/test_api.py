@@ -94,22 +94,22 @@ def test_electrodes_used_twice_are_refused(api: Any, lab: Any) -> None:
     assert same.status_code == 400 and "electrode_2" in same.json()
 
 
-def test_status_changes_are_validated_and_logged(api: Any, lab: Any) -> None:
-    client = api("scientist")
-    bad = client.post(f"/api/cells/{lab.cell.code}/status/", {"status": "exploded"})
+def test_status_changes_are_validated_and_logged(api: Any, lab: Any, if_match: Any) -> None:
+    client, url = api("scientist"), f"/api/cells/{lab.cell.code}/"
+    bad = client.post(f"{url}status/", {"status": "exploded"}, **if_match(client, url))
     assert bad.status_code == 400 and "status" in bad.json()
-    ok = client.post(f"/api/cells/{lab.cell.code}/status/", {"status": "on_test"})
+    ok = client.post(f"{url}status/", {"status": "on_test"}, **if_match(client, url))
     assert ok.status_code == 200 and ok.json()["status"] == "on_test"
     entry = HistoryEntry.objects.filter(record_code=lab.cell.code, action="update").latest("id")
     assert entry.changes == {"status": ["assembled", "on_test"]}
     assert client.get("/api/cells/", {"status": "on_test"}).json()["count"] == 1
 
 
-def test_mask_area_overrides_separator_face(api: Any, lab: Any) -> None:
-    client = api("scientist")
-    body = client.patch(f"/api/cells/{lab.cell.code}/", {"mask_area_cm2": 0.2}).json()
+def test_mask_area_overrides_separator_face(api: Any, lab: Any, if_match: Any) -> None:
+    client, url = api("scientist"), f"/api/cells/{lab.cell.code}/"
+    body = client.patch(url, {"mask_area_cm2": 0.2}, **if_match(client, url)).json()
     assert body["electrode_area_cm2"] == 0.2
-    negative = client.patch(f"/api/cells/{lab.cell.code}/", {"mask_area_cm2": -0.2})
+    negative = client.patch(url, {"mask_area_cm2": -0.2}, **if_match(client, url))
     assert negative.status_code == 400 and "mask_area_cm2" in negative.json()
 
 

@@ -59,9 +59,9 @@ def test_forward_trace_of_a_lot_reaches_every_affected_cell_and_result(lab: Any)
 
 def _chain(depth: int) -> Record:
     """A straight chain of ``depth`` edges of plain records; returns the deepest one."""
-    previous = record_save_new(instance=Record(code=f"D{depth}-0"), user=None)
+    previous = record_save_new(instance=Record(code=f"REC-D{depth}-0"), user=None)
     for i in range(1, depth + 1):
-        current = record_save_new(instance=Record(code=f"D{depth}-{i}"), user=None)
+        current = record_save_new(instance=Record(code=f"REC-D{depth}-{i}"), user=None)
         Link.objects.create(parent=previous, child=current, role="made_from")
         previous = current
     return previous  # type: ignore[return-value]
@@ -75,11 +75,11 @@ def test_trace_is_one_query_whatever_the_depth(depth: int) -> None:
     assert len(queries) == 1
     assert len(trace.nodes) == depth + 1
     assert len(trace.edges) == depth
-    root = Record.objects.get(code=f"D{depth}-0")
+    root = Record.objects.get(code=f"REC-D{depth}-0")
     with CaptureQueriesContext(connection) as queries:
         forward = lineage_trace(root=root, direction="forward")
     assert len(queries) == 1
-    assert codes(forward) == {f"D{depth}-{i}" for i in range(depth + 1)}
+    assert codes(forward) == {f"REC-D{depth}-{i}" for i in range(depth + 1)}
 
 
 def test_trace_api_query_count_does_not_grow_with_depth(api: Any) -> None:
@@ -115,12 +115,14 @@ def test_trace_api_shape_and_errors(api: Any, lab: Any) -> None:
 
 
 def test_cycles_and_shared_parents_end_the_walk() -> None:
-    a, b, c = (record_save_new(instance=Record(code=x), user=None) for x in ("A", "B", "C"))
+    a, b, c = (
+        record_save_new(instance=Record(code=x), user=None) for x in ("REC-A", "REC-B", "REC-C")
+    )
     Link.objects.create(parent=a, child=b, role="r")
     Link.objects.create(parent=b, child=c, role="r")
     Link.objects.create(parent=c, child=a, role="r")  # a corrupt cycle must not hang the trace
     trace = lineage_trace(root=a, direction="forward")
-    assert codes(trace) == {"A", "B", "C"}
+    assert codes(trace) == {"REC-A", "REC-B", "REC-C"}
     assert len(trace.edges) == 3
 
 
@@ -169,6 +171,7 @@ def test_trace_api_narrows_to_kinds_and_counts_everything(api: Any, lab: Any) ->
         lab.lots["La2O3"].code,
         lab.cell.code,
         lab.measurement.code,
+        lab.density.code,
     }
     assert narrow["edges"] == [
         {"parent": lab.cell.code, "child": lab.measurement.code, "role": "measurement"}

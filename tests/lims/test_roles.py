@@ -62,15 +62,14 @@ def test_every_role_reads_everything(api: Any, lab: Any, role: str) -> None:
 @pytest.mark.parametrize(
     ("role", "status"), [("operator", 403), ("auditor", 403), ("scientist", 200)]
 )
-def test_who_may_edit_and_delete_a_cell(api: Any, lab: Any, role: str, status: int) -> None:
-    client = api(role)
-    assert (
-        client.patch(f"/api/cells/{lab.cell.code}/", {"housing": "coin cell"}).status_code == status
-    )
-    assert (
-        client.post(f"/api/cells/{lab.cell.code}/status/", {"status": "on_test"}).status_code
-        == status
-    )
+def test_who_may_edit_and_delete_a_cell(
+    api: Any, lab: Any, role: str, status: int, if_match: Any
+) -> None:
+    client, url = api(role), f"/api/cells/{lab.cell.code}/"
+    response = client.patch(url, {"housing": "coin cell"}, **if_match(client, url))
+    assert response.status_code == status
+    response = client.post(f"{url}status/", {"status": "on_test"}, **if_match(client, url))
+    assert response.status_code == status
 
 
 def test_auditor_changes_nothing_through_the_admin(client: Any, users: Any, lab: Any) -> None:

@@ -86,8 +86,9 @@ def test_a_code_given_by_hand_is_kept_and_generation_skips_it(api: Any, lab: Any
     )
 
 
-def test_code_cannot_change(api: Any, lab: Any) -> None:
-    response = api("scientist").patch(f"/api/pellets/{lab.pellet.code}/", {"code": "PEL-X"})
+def test_code_cannot_change(api: Any, lab: Any, if_match: Any) -> None:
+    client, url = api("scientist"), f"/api/pellets/{lab.pellet.code}/"
+    response = client.patch(url, {"code": "PEL-X"}, **if_match(client, url))
     assert response.status_code == 400 and "code" in response.json()
 
 
@@ -163,7 +164,7 @@ def test_a_pass_number_out_of_order_is_refused(api: Any, lab: Any) -> None:
     assert FoldPass.objects.filter(foil=lab.foil).count() == 2
 
 
-def test_a_foil_short_of_its_protocol_passes_is_flagged(api: Any, lab: Any) -> None:
+def test_a_foil_short_of_its_protocol_passes_is_flagged(api: Any, lab: Any, if_match: Any) -> None:
     client = api("scientist")
     protocol = client.post(
         "/api/protocols/",
@@ -174,7 +175,8 @@ def test_a_foil_short_of_its_protocol_passes_is_flagged(api: Any, lab: Any) -> N
         },
     )
     assert protocol.status_code == 201, protocol.json()
-    client.patch(f"/api/foils/{lab.foil.code}/", {"protocol": "Fold x3"}, format="json")
+    url = f"/api/foils/{lab.foil.code}/"
+    client.patch(url, {"protocol": "Fold x3"}, format="json", **if_match(client, url))
     foil = client.get(f"/api/foils/{lab.foil.code}/").json()
     assert (foil["pass_count"], foil["required_passes"], foil["passes_short"]) == (1, 3, True)
     for _ in range(2):
@@ -226,17 +228,19 @@ def test_a_glovebox_reading_needs_a_glovebox(api: Any, lab: Any) -> None:
     assert response.status_code == 400 and "not a glovebox" in response.json()["glovebox"][0]
 
 
-def test_a_record_with_children_cannot_be_deleted(api: Any, lab: Any) -> None:
-    response = api("scientist").delete(f"/api/pellets/{lab.pellet.code}/")
+def test_a_record_with_children_cannot_be_deleted(api: Any, lab: Any, if_match: Any) -> None:
+    client, url = api("scientist"), f"/api/pellets/{lab.pellet.code}/"
+    response = client.delete(url, **if_match(client, url))
     assert response.status_code == 400
     assert lab.separators[0].code in str(response.json())
     assert Pellet.objects.filter(pk=lab.pellet.pk).exists()
 
 
-def test_deleting_an_unused_record_removes_its_links(api: Any, lab: Any) -> None:
+def test_deleting_an_unused_record_removes_its_links(api: Any, lab: Any, if_match: Any) -> None:
     unused = lab.separators[1]
     assert Link.objects.filter(child=unused).exists()
-    assert api("scientist").delete(f"/api/separators/{unused.code}/").status_code == 204
+    client, url = api("scientist"), f"/api/separators/{unused.code}/"
+    assert client.delete(url, **if_match(client, url)).status_code == 204
     assert not Link.objects.filter(child_id=unused.pk).exists()
 
 
@@ -313,7 +317,7 @@ def test_a_step_cannot_end_before_it_starts(api: Any, lab: Any) -> None:
     assert response.json()["ended_at"] == ["ended_at cannot be before started_at."]
 
 
-def test_editing_a_step_recomputes_its_flags(api: Any, lab: Any) -> None:
+def test_editing_a_step_recomputes_its_flags(api: Any, lab: Any, if_match: Any) -> None:
     client = api("scientist")
     client.post(
         "/api/protocols/",
@@ -329,5 +333,6 @@ def test_editing_a_step_recomputes_its_flags(api: Any, lab: Any) -> None:
         {"batch": lab.batch.code, "step_type": "calcine", "protocol": "Calcine", "setpoint_C": 950},
     ).json()
     assert step["flags"] == ["setpoint_C 950.0 outside 800–900 (Calcine)"]
-    fixed = client.patch(f"/api/process-steps/{step['id']}/", {"setpoint_C": 850}).json()
+    url = f"/api/process-steps/{step['id']}/"
+    fixed = client.patch(url, {"setpoint_C": 850}, **if_match(client, url)).json()
     assert fixed["flags"] == []
