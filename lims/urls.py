@@ -12,4 +12,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("lims.api.urls")),
     path("api/auth/", include("rest_framework.urls")),
+    # Desk pages: each domain app owns its lists (and the reports app its sheets and audits).
+    path("", include("processing.urls")),
+    path("", include("cells.urls")),
+    path("", include("analysis.urls")),
 ]

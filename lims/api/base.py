@@ -10,6 +10,7 @@ from django.db.models import Model
 from rest_framework import serializers, viewsets
 from rest_framework.validators import UniqueValidator
 
+from lims.api.exports import ExportListMixin
 from lims.models import CODE_MAX_LENGTH, Record
 from lims.services import record_delete, record_update
 
@@ -64,7 +65,7 @@ class RecordSerializer(serializers.ModelSerializer):
         return value
 
 
-class ServiceViewSet(viewsets.ModelViewSet):
+class ServiceViewSet(ExportListMixin, viewsets.ModelViewSet):
     """A viewset whose writes go through services: create via ``create_service``, edits and
     deletes through the generic, history-keeping services of ``lims.services``."""
 
