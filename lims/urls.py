@@ -16,4 +16,5 @@ urlpatterns = [
     path("", include("processing.urls")),
     path("", include("cells.urls")),
     path("", include("analysis.urls")),
+    path("", include("reports.urls")),
 ]

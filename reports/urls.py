@@ -1,0 +1,9 @@
+from django.urls import path
+
+from reports import views
+
+urlpatterns = [
+    path("trace/<str:code>/", views.trace_page, name="trace-page"),
+    path("impact/<str:code>/", views.impact_page, name="impact"),
+    path("history/<str:code>/", views.history_page, name="lineage-history"),
+]

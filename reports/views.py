@@ -1,0 +1,98 @@
+"""The desk's audit pages: trace trees, impact reports and the history of a whole lineage."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import render
+
+from lims.exports import EXPORT_FORMATS, export_response
+from lims.models import Record
+from lims.tables import export_rows
+from reports import traceability as t
+
+
+def _record(request: HttpRequest, code: str) -> Record | HttpResponse:
+    """The record with ``code``, or a 404 page that says which code was not found."""
+    record = Record.objects.filter(code=code).first()
+    if record is None:
+        return _problem(request, f"No record has the code “{code}”.", status=404)
+    return record
+
+
+def _problem(request: HttpRequest, message: str, status: int) -> HttpResponse:
+    return render(request, "reports/problem.html", {"message": message}, status=status)
+
+
+def trace_page(request: HttpRequest, code: str) -> HttpResponseBase:
+    """``/trace/<code>/?direction=backward|forward``; ``&format=csv`` lists every node."""
+    record = _record(request, code)
+    if isinstance(record, HttpResponse):
+        return record
+    direction = request.GET.get("direction", "backward")
+    if direction not in {"backward", "forward"}:
+        return _problem(request, "direction must be “backward” or “forward”.", status=400)
+    tree = t.trace_tree(root=record, direction=direction)
+    if request.GET.get("format") in EXPORT_FORMATS:
+        return export_response(
+            fmt=request.GET["format"],
+            filename=f"trace-{direction}-{record.code}",
+            header=["code", "kind", "description", "url"],
+            rows=(
+                [n["code"], n["kind"], n["label"], request.build_absolute_uri(n["url"])]
+                for n in tree.trace.nodes
+            ),
+        )
+    return render(
+        request, "reports/trace.html", {"record": record, "direction": direction, "tree": tree}
+    )
+
+
+def impact_page(request: HttpRequest, code: str) -> HttpResponseBase:
+    """``/impact/<code>/``: what a lot, a piece of equipment or a glovebox reading touched."""
+    record = _record(request, code)
+    if isinstance(record, HttpResponse):
+        return record
+    if record.kind not in t.IMPACT_KINDS:
+        kinds = ", ".join(t.kind_name(k) for k in t.IMPACT_KINDS)
+        return _problem(
+            request,
+            f"{record.code} is a {t.kind_name(record.kind)}: an impact report starts from a "
+            f"{kinds}. Its forward trace shows what was made from it.",
+            status=400,
+        )
+    impact = t.impact_report(root=record)
+    fmt = request.GET.get("format", "")
+    if fmt in EXPORT_FORMATS:
+        return export_response(
+            fmt=fmt,
+            filename=f"impact-{record.code}",
+            header=list(t.IMPACT_COLUMNS),
+            rows=t.impact_rows(impact),
+        )
+    return render(request, "reports/impact.html", {"impact": impact, "record": record})
+
+
+def history_page(request: HttpRequest, code: str) -> HttpResponseBase:
+    """``/history/<code>/``: every change to a record and its ancestors, oldest first."""
+    record = _record(request, code)
+    if isinstance(record, HttpResponse):
+        return record
+    entries = t.lineage_history(root=record)
+    fmt = request.GET.get("format", "")
+    if fmt in EXPORT_FORMATS:
+        return export_response(
+            fmt=fmt,
+            filename=f"history-{record.code}",
+            header=[c.header for c in t.HISTORY_COLUMNS],
+            rows=export_rows(entries, t.HISTORY_COLUMNS),
+        )
+    shown = list(entries[: t.MAX_TREE_NODES])
+    return render(
+        request,
+        "reports/history.html",
+        {
+            "record": record,
+            "entries": shown,
+            "total": entries.count() if len(shown) == t.MAX_TREE_NODES else len(shown),
+        },
+    )
