@@ -31,7 +31,7 @@ def kind_name(kind: str, count: int = 1) -> str:
 @dataclass
 class TreeNode:
     code: str
-    kind: str
+    kind: str  # in words: "glovebox reading"
     label: str
     role: str
     children: list[TreeNode] = field(default_factory=list)
@@ -69,13 +69,14 @@ def trace_tree(*, root: Record, direction: str) -> TraceTree:
             else (edge["parent"], edge["child"])
         )
         below[near].append((far, edge["role"]))
-    top = TreeNode(root.code, root.kind, root.label, "")
+    top = TreeNode(root.code, kind_name(root.kind), root.label, "")
     seen, queue, drawn = {root.code}, deque([top]), 1
     while queue and drawn < MAX_TREE_NODES:
         current = queue.popleft()
         for code, role in sorted(below.get(current.code, []), key=lambda cr: (cr[1], cr[0])):
             node = nodes[code]
-            child = TreeNode(code, node["kind"], node["label"], role, repeated=code in seen)
+            kind = kind_name(node["kind"])
+            child = TreeNode(code, kind, node["label"], role, repeated=code in seen)
             current.children.append(child)
             drawn += 1
             if not child.repeated:
@@ -126,7 +127,7 @@ def impact_report(*, root: Record) -> Impact:
     others = [n for n in trace.nodes if n["kind"] not in {"cell", "measurement"}]
     return Impact(
         root=root,
-        counts={kind: len(found) for kind, found in sorted(codes.items())},
+        counts={kind_name(k, len(found)): len(found) for k, found in sorted(codes.items())},
         cells=cells,
         measurements=measurements,
         others=[n for n in others if n["code"] != root.code],

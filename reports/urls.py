@@ -6,4 +6,6 @@ urlpatterns = [
     path("trace/<str:code>/", views.trace_page, name="trace-page"),
     path("impact/<str:code>/", views.impact_page, name="impact"),
     path("history/<str:code>/", views.history_page, name="lineage-history"),
+    path("sheet/<str:code>/", views.sheet_pdf, name="sheet"),
+    path("labels/", views.labels_pdf, name="labels"),
 ]

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import render
 
+from cells.models import Cell
 from lims.exports import EXPORT_FORMATS, export_response
 from lims.models import Record
+from lims.pdf import pdf_response, qr_data_uri, render_pdf
 from lims.tables import export_rows
+from processing.models import SynthesisBatch
+from reports import sheets
 from reports import traceability as t
+
+#: Ten A4 sheets of 21 labels.
+MAX_LABELS = 210
 
 
 def _record(request: HttpRequest, code: str) -> Record | HttpResponse:
@@ -62,6 +71,13 @@ def impact_page(request: HttpRequest, code: str) -> HttpResponseBase:
         )
     impact = t.impact_report(root=record)
     fmt = request.GET.get("format", "")
+    if fmt == "pdf":
+        pdf = render_pdf(
+            template="reports/impact_pdf.html",
+            context={"impact": impact, "record": record},
+            request=request,
+        )
+        return pdf_response(pdf, filename=f"impact-{record.code}.pdf")
     if fmt in EXPORT_FORMATS:
         return export_response(
             fmt=fmt,
@@ -96,3 +112,53 @@ def history_page(request: HttpRequest, code: str) -> HttpResponseBase:
             "total": entries.count() if len(shown) == t.MAX_TREE_NODES else len(shown),
         },
     )
+
+
+def sheet_pdf(request: HttpRequest, code: str) -> HttpResponseBase:
+    """``/sheet/<code>/``: the build sheet of a cell or the report of a batch, as a PDF."""
+    record = _record(request, code)
+    if isinstance(record, HttpResponse):
+        return record
+    record = record.concrete()
+    url = request.build_absolute_uri(record.get_absolute_url())
+    context: dict[str, Any] = {"record_url": url, "qr": qr_data_uri(url)}
+    if isinstance(record, Cell):
+        context["s"] = sheets.cell_sheet(cell=record)
+        template, name = "reports/cell_sheet.html", f"build-sheet-{record.code}.pdf"
+    elif isinstance(record, SynthesisBatch):
+        context["s"] = sheets.batch_report(batch=record)
+        template, name = "reports/batch_report.html", f"batch-report-{record.code}.pdf"
+    else:
+        return _problem(
+            request,
+            f"{record.code} is a {t.kind_name(record.kind)}: sheets are printed for cells "
+            "(build sheet) and synthesis batches (batch report).",
+            status=400,
+        )
+    pdf = render_pdf(template=template, context=context, request=request)
+    return pdf_response(pdf, filename=name)
+
+
+def labels_pdf(request: HttpRequest) -> HttpResponseBase:
+    """``/labels/?codes=CELL-0001,SEP-0001-01-01``: a sheet of QR labels, in the order given."""
+    codes = [
+        c.strip()
+        for value in request.GET.getlist("codes")
+        for c in value.replace("\n", ",").split(",")
+        if c.strip()
+    ]
+    if not codes:
+        return _problem(request, "Name the records to label: ?codes=CELL-0001,CELL-0002.", 400)
+    if len(codes) > MAX_LABELS:
+        return _problem(request, f"At most {MAX_LABELS} labels a sheet; {len(codes)} asked.", 400)
+    records, unknown = sheets.label_records(codes)
+    if unknown:
+        return _problem(request, f"No record has the code {', '.join(unknown)}.", status=404)
+    labels = []
+    for record in records:
+        url = request.build_absolute_uri(record.get_absolute_url())
+        labels.append(
+            {"record": record, "url": url, "qr": qr_data_uri(url), "kind": t.kind_name(record.kind)}
+        )
+    pdf = render_pdf(template="reports/labels.html", context={"labels": labels}, request=request)
+    return pdf_response(pdf, filename="labels.pdf")
