@@ -24,6 +24,7 @@ from processing.models import (
     WeighingEntry,
 )
 from processing.tables import range_text
+from reports.models import Signature
 from reports.traceability import TraceTree, trace_tree
 
 #: A weighing further than this from its target is highlighted on the batch report.
@@ -85,6 +86,12 @@ class CellSheet:
     measurements: list[Measurement]
     revision: int
     state_hash: str
+    signatures: list[tuple[Signature, bool]]
+
+
+def _signatures(record: Record, state_hash: str) -> list[tuple[Signature, bool]]:
+    """The record's signatures, each with whether it still matches the state printed."""
+    return [(s, s.state_hash == state_hash) for s in Signature.objects.filter(record=record)]
 
 
 def cell_sheet(*, cell: Cell) -> CellSheet:
@@ -108,6 +115,7 @@ def cell_sheet(*, cell: Cell) -> CellSheet:
         )
         .get(pk=cell.pk)
     )
+    state_hash = lineage_state_hash(cell)
     foil_ids = {cell.electrode_1.foil_id, cell.electrode_2.foil_id}
     foils = [
         Foil(
@@ -131,7 +139,8 @@ def cell_sheet(*, cell: Cell) -> CellSheet:
             .order_by("measured_at")
         ),
         revision=record_revision(cell),
-        state_hash=lineage_state_hash(cell),
+        state_hash=state_hash,
+        signatures=_signatures(cell, state_hash),
     )
 
 
@@ -155,6 +164,7 @@ class BatchReport:
     measurements: list[Measurement]
     revision: int
     state_hash: str
+    signatures: list[tuple[Signature, bool]]
     tolerance_percent: float = WEIGHING_TOLERANCE_PERCENT
 
 
@@ -171,6 +181,7 @@ def batch_report(*, batch: SynthesisBatch) -> BatchReport:
         .order_by("code")
     )
     subjects = [batch.pk, *(p.pk for p in pellets)]
+    state_hash = lineage_state_hash(batch)
     return BatchReport(
         batch=batch,
         weighings=[
@@ -192,7 +203,8 @@ def batch_report(*, batch: SynthesisBatch) -> BatchReport:
             .order_by("measurement_type", "measured_at")
         ),
         revision=record_revision(batch),
-        state_hash=lineage_state_hash(batch),
+        state_hash=state_hash,
+        signatures=_signatures(batch, state_hash),
     )
 
 

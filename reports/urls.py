@@ -8,4 +8,5 @@ urlpatterns = [
     path("history/<str:code>/", views.history_page, name="lineage-history"),
     path("sheet/<str:code>/", views.sheet_pdf, name="sheet"),
     path("labels/", views.labels_pdf, name="labels"),
+    path("sign/<str:code>/", views.sign_page, name="sign"),
 ]

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from cells.models import Cell
 from lims.exports import EXPORT_FORMATS, export_response
 from lims.models import Record
 from lims.pdf import pdf_response, qr_data_uri, render_pdf
+from lims.state import lineage_state_hash
 from lims.tables import export_rows
 from processing.models import SynthesisBatch
-from reports import sheets
+from reports import services, sheets
 from reports import traceability as t
+from reports.models import Signature
 
 #: Ten A4 sheets of 21 labels.
 MAX_LABELS = 210
@@ -162,3 +165,43 @@ def labels_pdf(request: HttpRequest) -> HttpResponseBase:
         )
     pdf = render_pdf(template="reports/labels.html", context={"labels": labels}, request=request)
     return pdf_response(pdf, filename="labels.pdf")
+
+
+class SignForm(forms.Form):
+    meaning = forms.ChoiceField(choices=Signature.Meaning.choices)
+    password = forms.CharField(
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+        help_text="Your password again: the signature is yours alone.",
+    )
+
+
+def sign_page(request: HttpRequest, code: str) -> HttpResponseBase:
+    """``/sign/<code>/``: the signatures of a cell or a batch, valid or void, and signing."""
+    record = _record(request, code)
+    if isinstance(record, HttpResponse):
+        return record
+    form = SignForm(request.POST or None)
+    status, error = 200, ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.signature_sign(
+                record=record,
+                user=request.user,
+                password=form.cleaned_data["password"],
+                meaning=form.cleaned_data["meaning"],
+            )
+        except services.SignatureRefused as refused:
+            status, error = refused.status, refused.message
+        else:
+            return redirect("sign", code=record.code)
+    current = lineage_state_hash(record)
+    signatures = [
+        (s, services.signature_is_valid(s, current))
+        for s in Signature.objects.filter(record=record).select_related("signer")
+    ]
+    return render(
+        request,
+        "reports/sign.html",
+        {"record": record, "form": form, "signatures": signatures, "error": error},
+        status=status,
+    )
