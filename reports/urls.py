@@ -9,4 +9,6 @@ urlpatterns = [
     path("sheet/<str:code>/", views.sheet_pdf, name="sheet"),
     path("labels/", views.labels_pdf, name="labels"),
     path("sign/<str:code>/", views.sign_page, name="sign"),
+    path("eln/<str:code>/", views.eln_export, name="eln"),
+    path("battinfo/<str:code>/", views.battinfo_export, name="battinfo"),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 
 from cells.models import Cell
@@ -15,10 +15,12 @@ from lims.pdf import pdf_response, qr_data_uri, render_pdf
 from lims.state import lineage_state_hash
 from lims.tables import export_rows
 from processing.models import SynthesisBatch
-from reports import services, sheets
+from reports import interchange, services, sheets
 from reports import traceability as t
 from reports.models import Signature
 
+#: The IANA media type of .eln archives.
+ELN_CONTENT_TYPE = "application/vnd.eln+zip"
 #: Ten A4 sheets of 21 labels.
 MAX_LABELS = 210
 
@@ -205,3 +207,29 @@ def sign_page(request: HttpRequest, code: str) -> HttpResponseBase:
         {"record": record, "form": form, "signatures": signatures, "error": error},
         status=status,
     )
+
+
+def eln_export(request: HttpRequest, code: str) -> HttpResponseBase:
+    """``/eln/<code>/``: the record with its lineage and raw files as an ``.eln`` archive."""
+    record = _record(request, code)
+    if isinstance(record, HttpResponse):
+        return record
+    archive = interchange.eln_archive(root=record, base_url=request.build_absolute_uri("/")[:-1])
+    return FileResponse(
+        archive, as_attachment=True, filename=f"{record.code}.eln", content_type=ELN_CONTENT_TYPE
+    )
+
+
+def battinfo_export(request: HttpRequest, code: str) -> HttpResponseBase:
+    """``/battinfo/<code>/``: a cell as BattINFO JSON-LD."""
+    record = _record(request, code)
+    if isinstance(record, HttpResponse):
+        return record
+    record = record.concrete()
+    if not isinstance(record, Cell):
+        return _problem(request, f"{record.code} is not a cell: BattINFO describes cells.", 400)
+    document = interchange.battinfo_cell(cell=record, base_url=request.build_absolute_uri("/")[:-1])
+    response = JsonResponse(document, json_dumps_params={"indent": 1, "ensure_ascii": False})
+    response["Content-Type"] = "application/ld+json"
+    response["Content-Disposition"] = f'attachment; filename="{record.code}.battinfo.jsonld"'
+    return response
