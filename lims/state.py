@@ -23,7 +23,10 @@ def record_revision(record: Record) -> int:
 def _state(record: Record) -> dict[str, Any]:
     values: dict[str, Any] = {"fields": snapshot(record)}
     for rel in record._meta.related_objects:
-        if rel.one_to_many and issubclass(rel.related_model, OwnedRow):
+        model = rel.related_model
+        # Only the rows the record owns (a batch's weighings), not rows elsewhere that merely
+        # point at it (another batch's weighing of this lot): those are not its state.
+        if rel.one_to_many and issubclass(model, OwnedRow) and rel.field.name == model.owner_field:
             rows = getattr(record, rel.get_accessor_name() or "").order_by("pk")
             values[rel.name] = [snapshot(row) for row in rows]
     return values

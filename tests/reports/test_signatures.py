@@ -90,3 +90,22 @@ def test_signatures_cannot_be_edited_moved_or_deleted(client: Any, users: Any, l
         with pytest.raises(DatabaseError), transaction.atomic():
             Signature.objects.filter(pk=signature.pk).delete()
     assert Signature.objects.get().meaning == "released"
+
+
+def test_a_signature_stays_valid_when_an_unrelated_batch_uses_the_same_lot(
+    client: Any, users: Any, lab: Any
+) -> None:
+    from processing import services as proc
+
+    client.force_login(users["scientist"])
+    _sign(client, lab.cell.code)
+    other = proc.batch_create(user=users["scientist"], target_formula="LLZO", batch_size_g=5)
+    proc.batch_add_weighing(
+        user=users["operator"],
+        batch=other,
+        lot=lab.lots["La2O3"],
+        target_mass_g=3.2,
+        actual_mass_g=3.3,
+    )
+    page = client.get(f"/sign/{lab.cell.code}/").content.decode()
+    assert "valid</span>" in page and "void: " not in page
