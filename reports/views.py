@@ -126,7 +126,7 @@ def sheet_pdf(request: HttpRequest, code: str) -> HttpResponseBase:
         return record
     record = record.concrete()
     url = request.build_absolute_uri(record.get_absolute_url())
-    context: dict[str, Any] = {"record_url": url, "qr": qr_data_uri(url)}
+    context: dict[str, Any] = {"record": record, "record_url": url, "qr": qr_data_uri(url)}
     if isinstance(record, Cell):
         context["s"] = sheets.cell_sheet(cell=record)
         template, name = "reports/cell_sheet.html", f"build-sheet-{record.code}.pdf"

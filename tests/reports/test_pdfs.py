@@ -89,7 +89,7 @@ def test_build_sheet_highlights_deviations_and_its_hash_follows_the_lineage(
     revision = lambda text: text.split("Revision ")[1].split()[0]  # noqa: E731
     assert int(revision(after)) == int(revision(before)) + 1
     assert lineage_state_hash(lab.cell) in after
-    assert before.split("whole lineage as printed: ")[1][:64] not in after
+    assert before.split("made from, as printed: ")[1][:64] not in after
 
 
 def test_batch_report_from_the_demo_lab(client: Any, demo: None) -> None:

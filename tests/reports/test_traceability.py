@@ -55,7 +55,9 @@ def test_backward_trace_page_draws_the_genealogy(client: Any, users: Any, lab: A
         lab.furnace,
     ):
         assert f'href="/r/{record.code}/"' in page, record.code
-    assert "<details open>" in page and "(shown above)" in page  # the foil's pieces share it
+    assert (
+        "<details open>" in page and "(shown elsewhere in the tree)" in page
+    )  # the foil's pieces share it
     assert "<td>chemical lots</td><td>6</td>" in page and "<td>pellet</td><td>1</td>" in page
 
 
@@ -152,3 +154,26 @@ def test_lineage_history_is_in_time_order_and_exports(client: Any, users: Any, l
     )
     last = frame.iloc[-1]
     assert (last["user"], last["changes"]) == ("admin", "notes: '' → '=wet, dried again'")
+
+
+def test_a_large_trace_draws_the_nearest_records_and_says_so(
+    client: Any, users: Any, lab: Any, monkeypatch: Any
+) -> None:
+    from reports import traceability
+
+    monkeypatch.setattr(traceability, "MAX_TREE_NODES", 5)
+    tree = traceability.trace_tree(root=lab.cell, direction="backward")
+    assert tree.truncated and tree.drawn == 5 < tree.total
+    # Breadth first: the cell's own parents come before anything further up.
+    children = tree.root.children
+    assert [c.role for c in children] == [
+        "atmosphere",
+        "current_collector",
+        "electrode",
+        "electrode",
+    ]
+    assert not any(c.children for c in children)
+    assert sum(n for _, n in tree.counts) == tree.total - 1
+    client.force_login(users["auditor"])
+    page = client.get(f"/trace/{lab.cell.code}/").content.decode()
+    assert f"The tree shows the nearest {tree.drawn} of {tree.total} records" in page
