@@ -47,7 +47,7 @@ class Column:
             if current is None:
                 return None
             current = getattr(current, part)
-        return current() if callable(current) and not isinstance(current, models.Model) else current
+        return current() if callable(current) else current
 
     def export_value(self, row: Any) -> Any:
         value = self.get(row)
