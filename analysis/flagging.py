@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from analysis.models import Flag, ResultRevision, ResultValue
 from analysis.registry import FlagSpec
+from lims.chain import chain_lock
 from lims.models import Record
 from lims.services import record_save_new, record_update
 
@@ -195,6 +196,7 @@ def record_checks(*, record_id: int) -> None:
     from cells.models import Cell
     from processing.models import MetalFoil
 
+    chain_lock()  # before any flag's row lock (see lims.chain.chain_lock)
     record = Record.objects.filter(pk=record_id).first()
     if record is None:
         return
@@ -252,8 +254,10 @@ def subject_checks(*, subject_id: int) -> None:
     _sync(record, (Flag.Kind.ASR_RISE,), wanted)
 
 
+@transaction.atomic
 def flag_acknowledge(*, flag: Flag, user: Any, comment: str) -> Flag:
     """A person has looked at the flag: who, when and why, kept in the record's history."""
+    chain_lock()
     comment = (comment or "").strip()
     if not comment:
         raise ValidationError({"comment": "Say why the flag is acceptable or what was done."})

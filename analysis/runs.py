@@ -118,7 +118,7 @@ def _claim(run_id: int) -> AnalysisRun | None:
     with transaction.atomic():
         # of=self: PostgreSQL refuses to lock the nullable side (raw_file) of the outer join.
         run = (
-            AnalysisRun.objects.select_for_update(of=("self",))
+            AnalysisRun.objects.select_for_update(of=("self",), no_key=True)
             .select_related("measurement__raw_file")
             .filter(pk=run_id)
             .first()
@@ -213,7 +213,7 @@ def revision_store(*, run: AnalysisRun, outcome: Outcome) -> ResultRevision:
     """
     from analysis.flagging import flags_for_revision, subject_checks
 
-    measurement = Measurement.objects.select_for_update().get(pk=run.measurement_id)
+    measurement = Measurement.objects.select_for_update(no_key=True).get(pk=run.measurement_id)
     now = timezone.now()
     number = (measurement.revisions.aggregate(m=Max("number"))["m"] or 0) + 1
     previous = list(measurement.revisions.filter(is_current=True))
@@ -261,7 +261,7 @@ def analysis_runs_recover(*, now: dt.datetime | None = None) -> list[AnalysisRun
     now = now or timezone.now()
     limit = now - dt.timedelta(seconds=settings.ANALYSIS_RUN_TIMEOUT_S)
     stale = list(
-        AnalysisRun.objects.select_for_update(skip_locked=True)
+        AnalysisRun.objects.select_for_update(skip_locked=True, no_key=True)
         .filter(status=AnalysisRun.Status.RUNNING, started_at__lt=limit)
         .select_related("measurement")
     )

@@ -43,7 +43,7 @@ def measurement_attach_file(
     *, measurement: Measurement, user: Any, stream: IO[bytes], name: str, content_type: str = ""
 ) -> Measurement:
     """Give a measurement its raw file (once: a raw file is never replaced) and analyse it."""
-    locked = Measurement.objects.select_for_update().get(pk=measurement.pk)
+    locked = Measurement.objects.select_for_update(no_key=True).get(pk=measurement.pk)
     if locked.raw_file_id is not None:
         raise ValidationError(
             {"upload": f"{locked.code} already has its raw file; record a new measurement."}

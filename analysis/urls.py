@@ -1,9 +1,10 @@
 from django.urls import path
 
-from analysis import views
+from analysis import tables, views
+from lims.views import object_list
 
-app_name = "analysis"
 urlpatterns = [
-    path("measurements/<str:code>/rerun/", views.rerun, name="rerun"),
-    path("flags/<int:pk>/acknowledge/", views.acknowledge, name="flag-acknowledge"),
+    path("measurements/", object_list, {"table": tables.MeasurementTable}, name="measurement-list"),
+    path("analysis/measurements/<str:code>/rerun/", views.rerun, name="analysis-rerun"),
+    path("analysis/flags/<int:pk>/acknowledge/", views.acknowledge, name="flag-acknowledge"),
 ]

@@ -27,8 +27,8 @@ def cell_assemble(
     The parts are locked first, so two people cannot put the same separator into two cells;
     the database's unique constraints back this up.
     """
-    Separator.objects.select_for_update().get(pk=separator.pk)
-    ElectrodePiece.objects.select_for_update().filter(
+    Separator.objects.select_for_update(no_key=True).get(pk=separator.pk)
+    ElectrodePiece.objects.select_for_update(no_key=True).filter(
         pk__in=[electrode_1.pk, electrode_2.pk]
     ).count()
     errors: dict[str, str] = {}
@@ -55,7 +55,7 @@ def cell_assemble(
 def cell_add_step(
     *, user: Any, cell: Cell, sequence: int | None = None, **fields: Any
 ) -> AssemblyStep:
-    Cell.objects.select_for_update().get(pk=cell.pk)
+    Cell.objects.select_for_update(no_key=True).get(pk=cell.pk)
     if sequence is None:
         sequence = (cell.assembly_steps.aggregate(m=Max("sequence"))["m"] or 0) + 1
     fields.setdefault("operator", acting_user(user))

@@ -59,12 +59,23 @@ def chain_head() -> tuple[int | None, str]:
     return last if last else (None, GENESIS)
 
 
-def chain_append(entry: HistoryEntry) -> HistoryEntry:
-    """Chain ``entry`` to the current head and insert it. Call inside a transaction: on
-    PostgreSQL the append lock is held until it commits."""
+def chain_lock() -> None:
+    """Take the append lock now, until the transaction commits (PostgreSQL; a no-op on SQLite).
+
+    The first history entry of a transaction takes it anyway. A transaction that writes
+    history and then locks rows other writers lock before *their* history (flags a check
+    raises and clears) takes it first, so every such writer waits in the same order: without
+    this, two checks of one foil deadlocked over the lock and a flag's row.
+    """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [APPEND_LOCK_KEY])
+
+
+def chain_append(entry: HistoryEntry) -> HistoryEntry:
+    """Chain ``entry`` to the current head and insert it. Call inside a transaction: on
+    PostgreSQL the append lock is held until it commits."""
+    chain_lock()
     entry.prev_hash = chain_head()[1]
     entry.entry_hash = entry_hash(entry.prev_hash, entry.__dict__)
     entry.save(force_insert=True)

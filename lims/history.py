@@ -158,7 +158,10 @@ def tracked_save(instance: Tracked, save: Callable[..., None], *args: Any, **kwa
         before = instance.__dict__.pop("_history_before", None)
         if before is None:
             current = (
-                type(instance)._base_manager.using(using).select_for_update().filter(pk=instance.pk)
+                type(instance)
+                ._base_manager.using(using)
+                .select_for_update(no_key=True)
+                .filter(pk=instance.pk)
             ).first()
             before = snapshot(current) if current is not None else {}
         save(*args, **kwargs)
@@ -232,7 +235,7 @@ def _tracked_rows(collector: Collector) -> list[Tracked]:
 def tracked_update(qs: TrackedQuerySet, values: dict[str, Any]) -> int:
     """``QuerySet.update()`` that logs each row it changed, with before and after."""
     with transaction.atomic(using=qs.db):
-        rows = list(qs.select_for_update())
+        rows = list(qs.select_for_update(no_key=True))
         before = {row.pk: snapshot(row) for row in rows}
         count = qs._plain().filter(pk__in=list(before)).update(**values)
         for row in qs._plain().filter(pk__in=list(before)):
@@ -259,7 +262,7 @@ def tracked_bulk_update(
     """``bulk_update()`` that logs each row whose ``fields`` changed."""
     names = _names(qs.model, fields)
     with transaction.atomic(using=qs.db):
-        current = qs._plain().select_for_update().in_bulk([o.pk for o in objs])
+        current = qs._plain().select_for_update(no_key=True).in_bulk([o.pk for o in objs])
         count = qs._plain().bulk_update(objs, fields, *args, **kwargs)
         for obj in objs:
             before = {k: v for k, v in snapshot(current[obj.pk]).items() if k in names}

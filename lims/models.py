@@ -236,8 +236,11 @@ class OwnedRow(Tracked):
 
     #: Name of the foreign key to the owning record.
     owner_field: ClassVar[str]
-    #: Shown as a table on the owner's record page; False where an app shows the rows itself.
-    record_page_table: ClassVar[bool] = True
+    #: Part of the owner's own state (a fold pass, an assembly step): changing it may change the
+    #: owner's lineage, what its checks read and the state a signature covers, and the record
+    #: page lists it. False for rows *about* the owner (its flags, analysis runs, result
+    #: revisions), which their app shows itself.
+    part_of_owner: ClassVar[bool] = True
     #: Fields the history leaves out (bulky derived data kept in the row itself).
     history_exclude: ClassVar[frozenset[str]] = frozenset()
 

@@ -90,7 +90,7 @@ def _sub_tables(record: Record) -> list[SubTable]:
     tables = []
     for rel in record._meta.related_objects:
         model = rel.related_model
-        if not rel.one_to_many or not issubclass(model, OwnedRow) or not model.record_page_table:
+        if not rel.one_to_many or not issubclass(model, OwnedRow) or not model.part_of_owner:
             continue
         shown = [
             f for f in model._meta.concrete_fields if f.name != "id" and f.name != rel.field.name

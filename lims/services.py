@@ -89,7 +89,11 @@ def record_update(
     With ``expected_version`` (the :func:`~lims.history.history_version` the editor saw), a row
     changed in between raises :class:`VersionConflict`; the check runs under the row lock.
     """
-    locked = type(instance)._default_manager.select_for_update().get(pk=instance.pk)
+    # FOR NO KEY UPDATE, here and in every service: it serializes editors of the row but lets
+    # rows that point at it (a flag raised on it) pass their foreign-key checks, which take
+    # FOR KEY SHARE. A plain FOR UPDATE blocked them until this transaction ended, while it
+    # waited for the history's append lock held by theirs: a deadlock (lims.chain).
+    locked = type(instance)._default_manager.select_for_update(no_key=True).get(pk=instance.pk)
     check_version(locked, expected_version)
     before = snapshot(locked)
     for name, value in data.items():
@@ -114,7 +118,7 @@ def record_delete(
     :func:`record_update`.
     """
     if expected_version is not None:
-        locked = type(instance)._default_manager.select_for_update().get(pk=instance.pk)
+        locked = type(instance)._default_manager.select_for_update(no_key=True).get(pk=instance.pk)
         check_version(locked, expected_version)
     code = history_owner_code(instance)
     if isinstance(instance, Record) and instance.child_links.exists():
@@ -140,10 +144,10 @@ def _code_parent(instance: Record) -> str | None:
 
 
 def _after_change(instance: models.Model) -> None:
+    if isinstance(instance, OwnedRow) and not instance.part_of_owner:
+        return  # a flag or an analysis run changes neither its owner's lineage nor its checks
     record = instance.history_owner if isinstance(instance, OwnedRow) else instance
     if isinstance(record, Record):
-        # A row owned through a plain Record key (a flag) must not sync the owner's lineage
-        # from the base class, which declares no parents: that would drop every edge.
         lineage_sync(record=record.concrete())
         for hook in record_change_hooks():
             transaction.on_commit(functools.partial(hook, record.pk))

@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     *LIMS_APPS,
+    "reports",
     "demo",
 ]
 

@@ -15,7 +15,11 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
-    path("analysis/", include("analysis.urls")),
     path("api/", include("lims.api.urls")),
     path("api/auth/", include("rest_framework.urls")),
+    # Desk pages: each domain app owns its lists (and the reports app its sheets and audits).
+    path("", include("processing.urls")),
+    path("", include("cells.urls")),
+    path("", include("analysis.urls")),
+    path("", include("reports.urls")),
 ]

@@ -85,7 +85,7 @@ def batch_add_step(
     *, user: Any, batch: SynthesisBatch, sequence: int | None = None, **fields: Any
 ) -> ProcessStep:
     """Append a processing step; its number is the next free one unless given."""
-    SynthesisBatch.objects.select_for_update().filter(pk=batch.pk).first()
+    SynthesisBatch.objects.select_for_update(no_key=True).filter(pk=batch.pk).first()
     if sequence is None:
         sequence = (batch.steps.aggregate(m=Max("sequence"))["m"] or 0) + 1
     fields.setdefault("operator", acting_user(user))
@@ -124,7 +124,7 @@ def foil_log_pass(
     the same moment get consecutive numbers. A ``pass_number`` sent by the client must be the
     next one: a gap or a repeat means the tablet missed or replayed a pass.
     """
-    MetalFoil.objects.select_for_update().get(pk=foil.pk)
+    MetalFoil.objects.select_for_update(no_key=True).get(pk=foil.pk)
     expected = (foil.passes.aggregate(m=Max("pass_number"))["m"] or 0) + 1
     if pass_number is not None and pass_number != expected:
         raise ValidationError(

@@ -21,7 +21,7 @@ class Flag(OwnedRow):
     """
 
     owner_field = "record"
-    record_page_table = False
+    part_of_owner = False
 
     class Kind(models.TextChoices):
         DENSITY_LOW = "density_low", "relative density below minimum"

@@ -24,7 +24,7 @@ class AnalysisRun(OwnedRow):
     """
 
     owner_field = "measurement"
-    record_page_table = False
+    part_of_owner = False
     history_exclude = frozenset({"timings_s"})
 
     class Status(models.TextChoices):
@@ -75,7 +75,7 @@ class ResultRevision(OwnedRow):
     """
 
     owner_field = "measurement"
-    record_page_table = False
+    part_of_owner = False
     history_exclude = frozenset({"summary"})  # the revision keeps it, never changed
 
     measurement = models.ForeignKey(Measurement, on_delete=models.CASCADE, related_name="revisions")

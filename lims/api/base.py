@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.validators import UniqueValidator
 
+from lims.api.exports import ExportListMixin
 from lims.history import history_version
 from lims.models import CODE_MAX_LENGTH, Record
 from lims.services import check_version, record_delete, record_update
@@ -135,7 +136,7 @@ class ETagMixin(viewsets.GenericViewSet):
     partial_update=extend_schema(parameters=[IF_MATCH]),
     destroy=extend_schema(parameters=[IF_MATCH]),
 )
-class ServiceViewSet(ETagMixin, viewsets.ModelViewSet):
+class ServiceViewSet(ExportListMixin, ETagMixin, viewsets.ModelViewSet):
     """A viewset whose writes go through services: create via ``create_service``, edits and
     deletes through the generic, history-keeping services of ``lims.services``.
 
