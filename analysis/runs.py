@@ -116,8 +116,9 @@ def _enqueue_on_commit(run_id: int) -> None:
 
 def _claim(run_id: int) -> AnalysisRun | None:
     with transaction.atomic():
+        # of=self: PostgreSQL refuses to lock the nullable side (raw_file) of the outer join.
         run = (
-            AnalysisRun.objects.select_for_update()
+            AnalysisRun.objects.select_for_update(of=("self",))
             .select_related("measurement__raw_file")
             .filter(pk=run_id)
             .first()
