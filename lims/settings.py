@@ -172,6 +172,8 @@ if STORAGE_BACKEND == "storages.backends.s3.S3Storage":
         "region_name": envstr("S3_REGION") or None,
         "access_key": envstr("S3_ACCESS_KEY_ID") or None,
         "secret_key": envstr("S3_SECRET_ACCESS_KEY") or None,
+        # "path" for MinIO and most self-hosted S3; boto3 picks the style when unset.
+        "addressing_style": envstr("S3_ADDRESSING_STYLE") or None,
         "default_acl": None,
         "file_overwrite": False,
     }

@@ -77,3 +77,38 @@ def test_default_database_is_sqlite_under_var(tmp_path: Path) -> None:
     code = "from django.conf import settings; print(settings.DATABASES['default']['NAME'])"
     result = run_settings({"DEBUG": "1", "VAR_DIR": str(tmp_path)}, code)
     assert result.stdout.strip() == str(tmp_path / "lims.sqlite3")
+
+
+def test_raw_files_on_s3_compatible_storage_by_settings_alone(tmp_path: Path) -> None:
+    secret = tmp_path / "s3-secret"
+    secret.write_text("s3-secret-from-a-file\n")
+    code = (
+        "django.setup(); from django.core.files.storage import storages; s = storages['default'];"
+        "print(type(s).__name__, s.bucket_name, s.endpoint_url, s.region_name,"
+        " s.access_key, s.secret_key, s.addressing_style, s.file_overwrite, s.default_acl)"
+    )
+    result = run_settings(
+        {
+            "SECRET_KEY": "x",
+            "STORAGE_BACKEND": "storages.backends.s3.S3Storage",
+            "S3_BUCKET": "lims-raw",
+            "S3_ENDPOINT_URL": "http://minio.lab:9000",
+            "S3_REGION": "eu-central-1",
+            "S3_ACCESS_KEY_ID": "lims",
+            "S3_SECRET_ACCESS_KEY_FILE": str(secret),
+            "S3_ADDRESSING_STYLE": "path",
+        },
+        code,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "S3Storage",
+        "lims-raw",
+        "http://minio.lab:9000",
+        "eu-central-1",
+        "lims",
+        "s3-secret-from-a-file",
+        "path",
+        "False",
+        "None",
+    ]

@@ -1,0 +1,362 @@
+"""Analysis throughput: upload spectra and CCD files through the API, analyse them on workers.
+
+For each worker count (by default one, then two): upload 1,000 impedance spectra and 100 CCD
+files to ``POST /api/measurements/`` (multipart ``upload``, token auth, as an instrument script
+does; each upload queues its run on commit), then start that many ``manage.py db_worker``
+processes on the database task backend and wait until every run is done or failed. Prints, per
+worker count: runs per second (first start to last finish), the mean time of each step of a run
+from ``AnalysisRun.timings_s`` (read, analyse, store) and of the worker's own overhead per run
+(claiming the task and the run, recovery check, bookkeeping: wall time x workers / runs minus the
+three steps), the queue wait (``started_at - queued_at``: here the backlog, as the whole queue is
+filled before the workers start), the fit share (time in ``analyse`` over the workers' busy
+time) and the peak resident memory (``VmHWM``) of a worker process.
+
+The files: copies of the real EC-Lab spectra in ``../shared/data/`` (exampleDataBioLogic.mpt,
+geis.mpt) with every impedance column scaled by a different factor, so each copy is a
+distinct file; synthetic two-arc spectra made with ``analysis.science.eis`` (0.5 % noise); and
+synthetic stepped stripping/plating CCD tests (``time/s, Ewe/V, I/mA`` CSV), half of them with a
+failure planted. Everything is written to a temporary folder (with the bench's media files),
+never into the project. The second round uploads the same files again as new measurements
+(stored files are kept once by SHA-256).
+
+Usage (from the repository root)::
+
+    bin/bench ingest                                   # SQLite file var/bench/ingest_bench.sqlite3
+    bin/bench ingest --database-url postgres://postgres@127.0.0.1:5432/lims_bench_ingest
+    bin/bench ingest --spectra 100 --ccd 10 --workers 1,2
+
+The database is emptied first; its name must contain "bench".
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.trace import database_url, django_start, empty_database, versions  # noqa: E402
+
+DEFAULT_SQLITE = ROOT / "var" / "bench" / "ingest_bench.sqlite3"
+LOGS = ROOT / "var" / "bench"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+# Not peis.mpt: scaled copies of it make the fit fail (ZeroDivisionError in
+# analysis.science.eis._arcs_and_combinations, a collapsed arc with tau = 0).
+REAL_SPECTRA = ("eis/exampleDataBioLogic.mpt", "eclab/geis.mpt")
+SYNTHETIC_CIRCUIT = "R0-p(R1,CPE1)-p(R2,CPE2)"
+WORKER_COMMAND = [
+    "manage.py",
+    "db_worker",
+    "--no-reload",
+    "--no-startup-delay",
+    "--interval",
+    "0.2",
+]
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default="", help="bench database (default: SQLite)")
+    parser.add_argument("--spectra", type=int, default=1000, help="impedance spectra (1000)")
+    parser.add_argument("--ccd", type=int, default=100, help="CCD files (100)")
+    parser.add_argument("--workers", default="1,2", help="worker counts, in turn (1,2)")
+    parser.add_argument("--cells", type=int, default=20, help="cells measured, in turn (20)")
+    args = parser.parse_args(argv)
+    args.database_url = args.database_url or f"sqlite:///{DEFAULT_SQLITE}"
+    args.worker_counts = [int(n) for n in args.workers.split(",")]
+    if args.spectra < 2 or args.ccd < 0 or args.cells < 1 or min(args.worker_counts) < 1:
+        parser.error("need --spectra >= 2, --ccd >= 0, --cells >= 1 and worker counts >= 1")
+    return args
+
+
+# ---------------------------------------------------------------------------------------------
+# Files
+
+
+def scaled_mpt(source: Path, factor: float) -> bytes:
+    """The EC-Lab text export with every impedance column (Re(Z), -Im(Z), |Z|) times factor."""
+    lines = source.read_bytes().decode("latin-1").splitlines(keepends=True)
+    n_header = int(lines[1].split(":")[1])
+    columns = lines[n_header - 1].rstrip("\r\n").split("\t")
+    scaled = [i for i, name in enumerate(columns) if "(Z)/" in name or "|Z|/" in name]
+    out = lines[:n_header]
+    for line in lines[n_header:]:
+        ending = line[len(line.rstrip("\r\n")) :]
+        values = line.rstrip("\r\n").split("\t")
+        for i in scaled:
+            values[i] = f"{float(values[i].replace(',', '.')) * factor:.7E}"
+        out.append("\t".join(values) + (ending or "\n"))
+    return "".join(out).encode("latin-1")
+
+
+def synthetic_spectrum(rng: random.Random) -> bytes:
+    """A two-arc spectrum (bulk/grain boundary-like, then interface-like), 0.5 % noise."""
+    import numpy as np
+
+    from analysis.science import eis
+
+    circuit = eis.parse_circuit(SYNTHETIC_CIRCUIT)
+    truth = {
+        "R0": rng.uniform(5, 50),
+        "R1": rng.uniform(100, 2000),
+        "CPE1_Q": 10 ** rng.uniform(-10, -8.5),
+        "CPE1_n": rng.uniform(0.85, 0.95),
+        "R2": rng.uniform(100, 5000),
+        "CPE2_Q": 10 ** rng.uniform(-6.5, -5),
+        "CPE2_n": rng.uniform(0.7, 0.9),
+    }
+    freq = np.logspace(6, -1, 61)
+    z = circuit.impedance(freq, [truth[name] for name in circuit.parameter_names])
+    noise = np.random.default_rng(rng.randrange(2**32)).normal(0, 0.005, (2, freq.size))
+    rows = ["freq/Hz,Re(Z)/Ohm,-Im(Z)/Ohm"] + [
+        f"{f:.6E},{zr:.6E},{-zi:.6E}"
+        for f, zr, zi in zip(freq, z.real * (1 + noise[0]), z.imag * (1 + noise[1]), strict=True)
+    ]
+    return ("\n".join(rows) + "\n").encode()
+
+
+def synthetic_ccd(rng: random.Random, area_cm2: float) -> bytes:
+    """Stepped stripping/plating, 40 steps 0.05-5 mA/cm², 4,800 rows; half fail somewhere."""
+    from tests.analysis.science.synthetic import ccd_test
+
+    fails = rng.random() < 0.5
+    t, i, v = ccd_test(
+        n_steps=40,
+        points_per_half=60,
+        fail_step=rng.randrange(10, 40) if fails else None,
+        failure=rng.choice(["cutoff", "voltage_drop"]),
+    )
+    rows = ["time/s,Ewe/V,I/mA"] + [
+        f"{a:.3f},{b:.6f},{c:.6f}" for a, b, c in zip(t, v, i * area_cm2, strict=True)
+    ]
+    return ("\n".join(rows) + "\n").encode()
+
+
+def write_files(folder: Path, *, spectra: int, ccd: int, area_cm2: float) -> list[tuple[str, Path]]:
+    """(measurement type, path) of every file to upload: half the spectra real, half synthetic."""
+    rng = random.Random(20261124)
+    folder.mkdir(parents=True)
+    files: list[tuple[str, Path]] = []
+    for n in range(spectra):
+        if n % 2 == 0:
+            source = SHARED_DATA / REAL_SPECTRA[(n // 2) % len(REAL_SPECTRA)]
+            path = folder / f"{source.stem}-{n:04d}.mpt"
+            path.write_bytes(scaled_mpt(source, 0.5 + n / spectra))
+        else:
+            path = folder / f"synthetic-eis-{n:04d}.csv"
+            path.write_bytes(synthetic_spectrum(rng))
+        files.append(("eis", path))
+    for n in range(ccd):
+        path = folder / f"synthetic-ccd-{n:04d}.csv"
+        path.write_bytes(synthetic_ccd(rng, area_cm2))
+        files.append(("ccd", path))
+    return files
+
+
+# ---------------------------------------------------------------------------------------------
+# Measuring
+
+
+def upload_all(files: list[tuple[str, Path]], *, token: str, subjects: list[str]) -> list[int]:
+    """POST every file as a new measurement of the cells in turn; returns the measurement ids."""
+    from rest_framework.test import APIClient
+
+    from analysis.models import Measurement
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    codes = []
+    for n, (kind, path) in enumerate(files):
+        subject = subjects[n % len(subjects)]
+        with path.open("rb") as stream:
+            response = client.post(
+                "/api/measurements/",
+                {"subject": subject, "measurement_type": kind, "upload": stream},
+                format="multipart",
+            )
+        if response.status_code != 201:
+            sys.exit(f"upload of {path.name} failed: {response.status_code} {response.content!r}")
+        codes.append(response.json()["code"])
+    return list(Measurement.objects.filter(code__in=codes).values_list("pk", flat=True))
+
+
+def memory_kib(pid: int, field: str) -> int:
+    """VmRSS (now) or VmHWM (peak) of a process, in KiB; 0 once it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    line = next((x for x in status.splitlines() if x.startswith(f"{field}:")), f"{field}: 0 kB")
+    return int(line.split()[1])
+
+
+def drain(measurement_ids: list[int], workers: int, env: dict[str, str]) -> int:
+    """Start the workers, wait until every run of these measurements settled; returns the peak
+    RSS of any worker in KiB."""
+    from analysis.models import AnalysisRun
+
+    runs = AnalysisRun.objects.filter(measurement_id__in=measurement_ids)
+    processes = []
+    LOGS.mkdir(parents=True, exist_ok=True)
+    for n in range(workers):
+        with (LOGS / f"ingest-worker-{workers}-{n}.log").open("w") as log:
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, *WORKER_COMMAND],
+                    cwd=ROOT,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+    peak = 0
+    try:
+        while runs.filter(status__in=["queued", "running"]).exists():
+            for p in processes:
+                if p.poll() is not None:
+                    sys.exit(f"a worker exited with {p.returncode}; see {LOGS}")
+                peak = max(peak, memory_kib(p.pid, "VmHWM"))
+            time.sleep(0.5)
+        peak = max([peak, *(memory_kib(p.pid, "VmHWM") for p in processes)])
+    finally:
+        for p in processes:
+            p.terminate()
+        for p in processes:
+            p.wait(timeout=60)
+    return peak
+
+
+def report(label: str, measurement_ids: list[int], workers: int, peak_kib: int) -> dict[str, Any]:
+    from analysis.models import AnalysisRun
+
+    runs = list(
+        AnalysisRun.objects.filter(measurement_id__in=measurement_ids).values(
+            "analysis", "status", "queued_at", "started_at", "finished_at", "timings_s", "error"
+        )
+    )
+    wall_s = (
+        max(r["finished_at"] for r in runs) - min(r["started_at"] for r in runs)
+    ).total_seconds()
+    steps = {s: [r["timings_s"].get(s, 0.0) for r in runs] for s in ("read", "analyse", "store")}
+    busy_s = wall_s * workers
+    measured_s = sum(sum(v) for v in steps.values())
+    means = {s: statistics.fmean(v) * 1e3 for s, v in steps.items()}
+    means["worker overhead"] = (busy_s - measured_s) / len(runs) * 1e3
+    waits = [(r["started_at"] - r["queued_at"]).total_seconds() for r in runs]
+    by_kind = {
+        kind: statistics.fmean(
+            r["timings_s"].get("analyse", 0.0) for r in runs if r["analysis"] == kind
+        )
+        * 1e3
+        for kind in sorted({r["analysis"] for r in runs})
+    }
+    failed = [r for r in runs if r["status"] != "done"]
+    row = {
+        "label": label,
+        "workers": workers,
+        "runs": len(runs),
+        "failed": len(failed),
+        "wall_s": wall_s,
+        "runs_per_s": len(runs) / wall_s,
+        "means_ms": means,
+        "slowest": max(means, key=lambda s: means[s]),
+        "fit_share": sum(steps["analyse"]) / busy_s,
+        "wait_mean_s": statistics.fmean(waits),
+        "wait_max_s": max(waits),
+        "analyse_by_kind_ms": by_kind,
+        "peak_mib": peak_kib / 1024,
+        "failures": sorted({r["error"][:100] for r in failed})[:5],
+    }
+    return row
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    url = database_url(args)
+    scratch = Path(tempfile.mkdtemp(prefix="lims-bench-ingest-"))
+    os.environ["MEDIA_ROOT"] = str(scratch / "media")
+    os.environ["TASKS_BACKEND"] = "django_tasks_db.DatabaseBackend"
+    os.environ["LOG_LEVEL"] = "WARNING"
+    sqlite_file = DEFAULT_SQLITE if url == f"sqlite:///{DEFAULT_SQLITE}" else None
+    try:
+        django_start(url, fresh_sqlite_file=sqlite_file)
+        empty_database()
+        run(args, scratch)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, scratch: Path) -> None:
+    from rest_framework.authtoken.models import Token
+
+    from bench.trace import bench_users
+    from tests.factories import build_chain
+
+    users = bench_users()
+    cells = [build_chain(user=users["scientist"]).cell for _ in range(args.cells)]
+    token = Token.objects.create(user=users["operator"]).key
+    started = time.perf_counter()
+    files = write_files(
+        scratch / "files", spectra=args.spectra, ccd=args.ccd, area_cm2=cells[0].electrode_area_cm2
+    )
+    size_mb = sum(p.stat().st_size for _, p in files) / 1e6
+    print(f"{versions()}")
+    print(
+        f"{len(files)} files ({args.spectra} spectra, {args.ccd} CCD; {size_mb:.0f} MB) written in "
+        f"{time.perf_counter() - started:.1f} s",
+        flush=True,
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "lims.settings"}
+    rows = []
+    for workers in args.worker_counts:
+        started = time.perf_counter()
+        ids = upload_all(files, token=token, subjects=[c.code for c in cells])
+        upload_s = time.perf_counter() - started
+        print(
+            f"\n{workers} worker(s): {len(ids)} uploads in {upload_s:.1f} s "
+            f"({len(ids) / upload_s:.1f}/s, each queueing its run)",
+            flush=True,
+        )
+        peak = drain(ids, workers, env)
+        row = report(f"{workers} worker(s)", ids, workers, peak)
+        rows.append(row)
+        print(
+            f"  {row['runs']} runs ({row['failed']} failed) in {row['wall_s']:.1f} s: "
+            f"{row['runs_per_s']:.1f} runs/s; mean ms per run: "
+            + ", ".join(f"{k} {v:.1f}" for k, v in row["means_ms"].items())
+            + "; analyse by kind: "
+            + ", ".join(f"{k} {v:.1f}" for k, v in row["analyse_by_kind_ms"].items())
+            + f"; fit share {row['fit_share']:.0%}; queue wait mean {row['wait_mean_s']:.0f} s, "
+            f"max {row['wait_max_s']:.0f} s; worker peak RSS {row['peak_mib']:.0f} MiB",
+            flush=True,
+        )
+        for failure in row["failures"]:
+            print(f"  failed: {failure}")
+    print("\n| workers | runs | runs/s | read ms | analyse ms | store ms | overhead ms | "
+          "slowest step | fit share | worker peak RSS |")  # fmt: skip
+    print("|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|")
+    for row in rows:
+        m = row["means_ms"]
+        print(
+            f"| {row['workers']} | {row['runs']} | {row['runs_per_s']:.1f} | {m['read']:.1f} | "
+            f"{m['analyse']:.1f} | {m['store']:.1f} | {m['worker overhead']:.1f} | "
+            f"{row['slowest']} | {row['fit_share']:.0%} | {row['peak_mib']:.0f} MiB |"
+        )
+    if len(rows) > 1:
+        print(f"\nSpeed-up {rows[-1]['workers']} vs {rows[0]['workers']} worker(s): "
+              f"{rows[-1]['runs_per_s'] / rows[0]['runs_per_s']:.2f}x")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
