@@ -13,6 +13,7 @@ Parameters are resolved, first found wins: a re-run's explicit values, the measu
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import math
 from collections.abc import Callable, Mapping
@@ -108,8 +109,21 @@ _REGISTRY: dict[str, Analysis] = {}
 _loaded = False
 
 
+#: Every analysis that reads a file takes these too.
+READ_PARAMS = (
+    Param(
+        "column_mapping",
+        None,
+        "Column mapping for a table without recognised headers: a saved template's name or a "
+        "built-in one (eis3: frequency, Z', Z'')",
+    ),
+)
+
+
 def register(analysis: Analysis) -> Analysis:
     """Add (or replace, for a new version) the analysis of one measurement type."""
+    if analysis.needs_file:
+        analysis = dataclasses.replace(analysis, params=READ_PARAMS + analysis.params)
     _REGISTRY[analysis.key] = analysis
     return analysis
 

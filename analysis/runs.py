@@ -116,8 +116,9 @@ def _enqueue_on_commit(run_id: int) -> None:
 
 def _claim(run_id: int) -> AnalysisRun | None:
     with transaction.atomic():
+        # of=self: PostgreSQL refuses to lock the nullable side (raw_file) of the outer join.
         run = (
-            AnalysisRun.objects.select_for_update()
+            AnalysisRun.objects.select_for_update(of=("self",))
             .select_related("measurement__raw_file")
             .filter(pk=run_id)
             .first()
@@ -167,13 +168,13 @@ def analysis_run_execute(*, run_id: int) -> AnalysisRun | None:
 
 def _read(run: AnalysisRun, analysis: Analysis) -> Any:
     from analysis.readers import read
+    from analysis.services import column_mapping
 
     stored = run.measurement.raw_file
     assert stored is not None
+    mapping = column_mapping(run.parameters.get("column_mapping")) or analysis.mapping
     with stored.file.open("rb") as stream:
-        return read(
-            stream, stored.original_name, mapping=analysis.mapping, require=analysis.require
-        )
+        return read(stream, stored.original_name, mapping=mapping, require=analysis.require)
 
 
 def _message(analysis: Analysis | None, exc: Exception) -> str:

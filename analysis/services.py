@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -10,6 +10,9 @@ from django.utils import timezone
 
 from analysis.models import ColumnMappingTemplate, Measurement
 from analysis.runs import analysis_request
+
+if TYPE_CHECKING:
+    from analysis.readers import ColumnMapping
 from lims.files import stored_file_create
 from lims.services import acting_user, record_save_new, record_update
 
@@ -58,6 +61,18 @@ def column_mapping_template_create(*, user: Any, **fields: Any) -> ColumnMapping
     return record_save_new(instance=ColumnMappingTemplate(**fields), user=user)  # type: ignore[return-value]
 
 
+def column_mapping(name: str | None) -> ColumnMapping | str | None:
+    """A built-in template's name (``eis3``), or a saved :class:`ColumnMappingTemplate`."""
+    from analysis.readers import TEMPLATES  # pandas loads on first use, not at start-up
+
+    if not name or name in TEMPLATES:
+        return name or None
+    saved = ColumnMappingTemplate.objects.filter(name=name).first()
+    if saved is not None:
+        return saved.column_mapping()
+    raise ValueError(f"No column mapping template named {name!r}.")
+
+
 def raw_file_inspect(
     *, stream: IO[bytes], filename: str, template: str | None = None
 ) -> dict[str, Any]:
@@ -67,18 +82,12 @@ def raw_file_inspect(
     Raises ``ValidationError`` on ``file`` (with the reader's line or byte offset) or
     ``template``. Nothing is stored.
     """
-    # pandas loads on first use, not at start-up
-    from analysis.readers import TEMPLATES, ColumnMapping, ReadError, read
+    from analysis.readers import ReadError, read
 
-    mapping: ColumnMapping | str | None = None
-    if template:
-        saved = ColumnMappingTemplate.objects.filter(name=template).first()
-        if saved is not None:
-            mapping = saved.column_mapping()
-        elif template in TEMPLATES:
-            mapping = template
-        else:
-            raise ValidationError({"template": f"No column mapping template named {template!r}."})
+    try:
+        mapping = column_mapping(template)
+    except ValueError as exc:
+        raise ValidationError({"template": str(exc)}) from exc
     try:
         dataset = read(stream, filename, mapping=mapping)
     except ReadError as exc:

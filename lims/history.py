@@ -34,8 +34,9 @@ _UNTRACKED = {"created_at", "updated_at", "record_ptr", "id", "kind", "label"}
 def snapshot(instance: models.Model) -> dict[str, Any]:
     """Field values of ``instance`` as JSON; related rows by their code or text, not their id."""
     values: dict[str, Any] = {}
+    excluded = _UNTRACKED | getattr(instance, "history_exclude", frozenset())
     for f in instance._meta.concrete_fields:
-        if f.name in _UNTRACKED or getattr(f, "parent_link", False):
+        if f.name in excluded or getattr(f, "parent_link", False):
             continue
         if f.is_relation:
             related = getattr(instance, f.name)

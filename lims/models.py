@@ -173,6 +173,10 @@ class OwnedRow(models.Model):
 
     #: Name of the foreign key to the owning record.
     owner_field: ClassVar[str]
+    #: Shown as a table on the owner's record page; False where an app shows the rows itself.
+    record_page_table: ClassVar[bool] = True
+    #: Fields the history leaves out (bulky derived data kept in the row itself).
+    history_exclude: ClassVar[frozenset[str]] = frozenset()
 
     class Meta:
         abstract = True

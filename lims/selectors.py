@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import models
+from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from lims.models import HistoryEntry, Link, OwnedRow, Record
 
@@ -40,6 +45,22 @@ class SubTable:
 
 
 @dataclass
+class Panel:
+    """A section another app adds to the record page: a template and its context."""
+
+    template: str
+    context: dict[str, Any]
+
+
+@functools.cache
+def panel_providers() -> list[Callable[[HttpRequest, Record], list[Panel]]]:
+    """The functions named in ``settings.RECORD_PAGE_PANELS``: each returns the panels its app
+    shows on a record's page (the analysis app: flags, results, runs), so the core page
+    frame never imports the apps above it."""
+    return [import_string(path) for path in settings.RECORD_PAGE_PANELS]
+
+
+@dataclass
 class RecordPage:
     record: Record
     fields: list[FieldRow]
@@ -48,6 +69,7 @@ class RecordPage:
     measurements: list[Link]
     tables: list[SubTable]
     history: list[HistoryEntry]
+    panels: list[Panel] = field(default_factory=list)
 
 
 def _display(instance: models.Model, f: Any) -> FieldRow:
@@ -68,7 +90,7 @@ def _sub_tables(record: Record) -> list[SubTable]:
     tables = []
     for rel in record._meta.related_objects:
         model = rel.related_model
-        if not rel.one_to_many or not issubclass(model, OwnedRow):
+        if not rel.one_to_many or not issubclass(model, OwnedRow) or not model.record_page_table:
             continue
         shown = [
             f for f in model._meta.concrete_fields if f.name != "id" and f.name != rel.field.name
@@ -85,8 +107,13 @@ def _sub_tables(record: Record) -> list[SubTable]:
     return tables
 
 
-def record_page(*, code: str) -> RecordPage:
+def record_page(*, code: str, request: HttpRequest | None = None) -> RecordPage:
     record = get_object_or_404(Record, code=code).concrete()
+    panels = (
+        [panel for provider in panel_providers() for panel in provider(request, record)]
+        if request is not None
+        else []
+    )
     fields = [
         _display(record, f) for f in record._meta.concrete_fields if f.name not in HIDDEN_FIELDS
     ]
@@ -106,4 +133,5 @@ def record_page(*, code: str) -> RecordPage:
         measurements=[c for c in children if c.role == "measurement"],
         tables=_sub_tables(record),
         history=list(HistoryEntry.objects.filter(record_code=record.code)[:200]),
+        panels=panels,
     )

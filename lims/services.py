@@ -96,7 +96,9 @@ def _code_parent(instance: Record) -> str | None:
 def _after_change(instance: models.Model) -> None:
     record = instance.history_owner if isinstance(instance, OwnedRow) else instance
     if isinstance(record, Record):
-        lineage_sync(record=record)
+        # A row owned through a plain Record key (a flag) must not sync the owner's lineage
+        # from the base class, which declares no parents: that would drop every edge.
+        lineage_sync(record=record.concrete())
         for hook in record_change_hooks():
             transaction.on_commit(functools.partial(hook, record.pk))
 

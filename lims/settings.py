@@ -194,6 +194,8 @@ ANALYSIS_RUN_TIMEOUT_S = envint("ANALYSIS_RUN_TIMEOUT_S", 900)
 ANALYSIS_MAX_ATTEMPTS = envint("ANALYSIS_MAX_ATTEMPTS", 3)
 #: Called with a record's id after a change to it commits (see lims.services).
 RECORD_CHANGE_HOOKS = ["analysis.flagging.record_changed"]
+#: Sections other apps add to the record page (see lims.selectors.panel_providers).
+RECORD_PAGE_PANELS = ["analysis.panels.record_panels"]
 #: Extra modules that register analyses (see analysis/registry.py), comma-separated.
 ANALYSIS_PLUGINS = envlist("ANALYSIS_PLUGINS")
 
@@ -243,6 +245,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Two models have a "status": name their choice sets, so the schema has no collision.
+    "ENUM_NAME_OVERRIDES": {
+        "CellStatusEnum": "cells.models.Cell.Status",
+        "RunStatusEnum": "analysis.models.runs.AnalysisRun.Status",
+    },
 }
 
 LOGGING = {

@@ -10,6 +10,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("analysis/", include("analysis.urls")),
     path("api/", include("lims.api.urls")),
     path("api/auth/", include("rest_framework.urls")),
 ]

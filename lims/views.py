@@ -23,4 +23,6 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def record_detail(request: HttpRequest, code: str) -> HttpResponse:
-    return render(request, "lims/record_detail.html", {"page": record_page(code=code)})
+    return render(
+        request, "lims/record_detail.html", {"page": record_page(code=code, request=request)}
+    )

@@ -42,6 +42,30 @@ DEFAULT_PROTOCOLS: dict[str, tuple[str, str, dict[str, dict[str, Any]]]] = {
         {
             "setpoint_C": {"default": 300, "min": 280, "max": 320},
             "hold_time_s": {"default": 300, "min": 240, "max": 360},
+            # The glovebox atmosphere a step may run under (flagged above; analysis/flagging.py).
+            "glovebox_o2_ppm": {"max": 0.1},
+            "glovebox_h2o_ppm": {"max": 0.1},
+            "glovebox_reading_age_h": {"max": 24},
         },
+    ),
+    # Test protocols: their defaults are the parameters of the measurement's analysis.
+    "eis": (
+        "EIS, symmetric LLZO cell",
+        "eis",
+        {
+            "circuit": {"default": "R0-p(R1,CPE1)-p(R2,CPE2)"},
+            "kk_max_rms_residual_pct": {"default": 1.0},
+            "asr_rise_factor": {"default": 2.0},
+        },
+    ),
+    "ccd": (
+        "CCD, 0.05 mA/cm² steps",
+        "ccd",
+        {"cutoff_V": {"default": 1.0}, "drop_fraction": {"default": 0.5}},
+    ),
+    "density": (
+        "Pellet density",
+        "density",
+        {"min_relative_density_pct": {"default": 95.0}},
     ),
 }

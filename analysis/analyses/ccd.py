@@ -43,8 +43,8 @@ def analyse(dataset: Any, params: Mapping[str, Any]) -> Outcome:
         raise
     if len(result.steps) < 2:
         raise AnalysisError(
-            f"{TITLE}: {len(result.steps)} current step found; a CCD test raises the current "
-            "step by step. Is this a CCD test?"
+            f"{TITLE}: {len(result.steps)} current step found, but a CCD test raises the "
+            "current step by step; is this a CCD test?"
         )
     values = [
         Value("ccd_mA_cm2", result.ccd_mA_cm2, is_lower_bound=result.is_lower_bound),

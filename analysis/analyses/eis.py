@@ -78,26 +78,38 @@ def analyse(dataset: Any, params: Mapping[str, Any]) -> Outcome:
         freq, z, circuit, undetermined_relative_error=float(params["max_relative_error"])
     )
 
+    # Resistances the spectrum does not determine (an arc outside the window, a degenerate fit)
+    # are left out: a sum that needs one is not stored rather than stored wrong.
+    undetermined = set(result.undetermined)
     totals: dict[str, list[float]] = {label: [0.0, 0.0] for label in ARC_CLASSES}
     found: set[str] = set()
     for arc in result.arcs:
         label = arc.assignment.label
-        if label in totals:
+        if label in totals and arc.determined:
             found.add(label)
             totals[label][0] += arc.resistance_ohm
             totals[label][1] += arc.resistance_std_error_ohm**2
     arc_resistances = {a.resistance_name for a in result.arcs}
     series = [n for n in result.parameters if n.startswith("R") and n not in arc_resistances]
-    r_series = sum(result.parameters[n] for n in series)
-    r_series_se = math.sqrt(sum(result.std_errors.get(n, 0.0) ** 2 for n in series))
-    r_total = r_series + sum(a.resistance_ohm for a in result.arcs)
+    resistances = series + sorted(arc_resistances)
 
     values = [
-        Value("r_series_ohm", r_series, finite_or_none(r_series_se)),
-        Value("r_total_ohm", r_total),
         Value("kk_rms_residual_pct", kk.rms_residual_percent),
         Value("fit_rms_residual_pct", 100.0 * result.relative_rms_residual),
     ]
+    if series and not undetermined & set(series):
+        r_series_se = math.sqrt(sum(result.std_errors.get(n, 0.0) ** 2 for n in series))
+        values.append(
+            Value(
+                "r_series_ohm",
+                sum(result.parameters[n] for n in series),
+                finite_or_none(r_series_se),
+            )
+        )
+    r_total = None
+    if not undetermined & set(resistances):
+        r_total = sum(result.parameters[n] for n in resistances)
+        values.append(Value("r_total_ohm", r_total))
     for label in ARC_CLASSES:
         if label in found:
             r, var = totals[label]
@@ -114,14 +126,15 @@ def analyse(dataset: Any, params: Mapping[str, Any]) -> Outcome:
             )
         )
     thickness_um = params.get("thickness_um")
-    r_electrolyte = r_total - (totals["interface"][0] if "interface" in found else 0.0)
-    if area and thickness_um and r_electrolyte > 0:
-        values.append(
-            Value(
-                "conductivity_S_cm",
-                eis.conductivity(r_electrolyte, float(thickness_um) / 1000.0, float(area)),
+    if r_total is not None and area and thickness_um:
+        r_electrolyte = r_total - (totals["interface"][0] if "interface" in found else 0.0)
+        if r_electrolyte > 0:
+            values.append(
+                Value(
+                    "conductivity_S_cm",
+                    eis.conductivity(r_electrolyte, float(thickness_um) / 1000.0, float(area)),
+                )
             )
-        )
 
     flags = []
     if not kk.valid:

@@ -6,6 +6,10 @@ from analysis.api import rollups, views
 router = SimpleRouter()
 router.register("measurements", views.MeasurementViewSet)
 router.register("column-mappings", views.ColumnMappingTemplateViewSet)
+router.register("runs", views.AnalysisRunViewSet)
+router.register("revisions", views.ResultRevisionViewSet)
+router.register("result-values", views.ResultValueViewSet)
+router.register("flags", views.FlagViewSet)
 urlpatterns = [
     path("readers/inspect/", views.InspectView.as_view(), name="reader-inspect"),
     path(
@@ -44,5 +48,6 @@ urlpatterns = [
         rollups.RollupPlotView.as_view(name="resistance"),
         name="rollup-resistance-plot",
     ),
+    path("analyses/", views.AnalysisListView.as_view(), name="analyses"),
     *router.urls,
 ]

@@ -91,7 +91,7 @@ class Migration(migrations.Migration):
                 ('sd', models.FloatField(blank=True, help_text='Same unit as the value', null=True)),
                 ('n', models.PositiveIntegerField(blank=True, null=True)),
                 ('is_lower_bound', models.BooleanField(default=False)),
-                ('measurement', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='analysis.measurement')),
+                ('measurement', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='computed_values', to='analysis.measurement')),
                 ('revision', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='values', to='analysis.resultrevision')),
                 ('subject', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='result_values', to='lims.record')),
             ],

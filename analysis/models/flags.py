@@ -21,6 +21,7 @@ class Flag(OwnedRow):
     """
 
     owner_field = "record"
+    record_page_table = False
 
     class Kind(models.TextChoices):
         DENSITY_LOW = "density_low", "relative density below minimum"

@@ -24,6 +24,8 @@ class AnalysisRun(OwnedRow):
     """
 
     owner_field = "measurement"
+    record_page_table = False
+    history_exclude = frozenset({"timings_s"})
 
     class Status(models.TextChoices):
         QUEUED = "queued"
@@ -73,6 +75,8 @@ class ResultRevision(OwnedRow):
     """
 
     owner_field = "measurement"
+    record_page_table = False
+    history_exclude = frozenset({"summary"})  # the revision keeps it, never changed
 
     measurement = models.ForeignKey(Measurement, on_delete=models.CASCADE, related_name="revisions")
     run = models.OneToOneField(AnalysisRun, on_delete=models.PROTECT, related_name="revision")
@@ -112,7 +116,9 @@ class ResultValue(models.Model):
     """
 
     revision = models.ForeignKey(ResultRevision, on_delete=models.CASCADE, related_name="values")
-    measurement = models.ForeignKey(Measurement, on_delete=models.CASCADE, related_name="+")
+    measurement = models.ForeignKey(
+        Measurement, on_delete=models.CASCADE, related_name="computed_values"
+    )
     subject = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="result_values")
     is_current = models.BooleanField(default=False)
     name = models.CharField(max_length=60)

@@ -6,15 +6,21 @@ with real worker processes is exercised in test_workers.py.
 
 from __future__ import annotations
 
+import json
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
 
 from analysis.models import AnalysisRun, Flag, ResultRevision, ResultValue
 from analysis.runs import analysis_request, analysis_runs_recover
 from analysis.services import measurement_attach_file, measurement_create
+from demo.synthetic import ccd_curve_csv
 from lims.models import HistoryEntry
+from processing import services as proc
 from tests.shared_data import require_shared_data
 
 pytestmark = pytest.mark.django_db
@@ -135,25 +141,61 @@ def test_truncated_file_fails_with_the_readers_line_and_leaves_older_revisions(
     assert list(ResultValue.objects.filter(measurement=m).values_list("name", "value")) == before
 
 
-def test_file_attached_later_is_analysed_once_and_cannot_be_replaced(
+def test_file_attached_later_is_analysed_and_a_headerless_table_needs_its_mapping(
     lab: Any, users: dict[str, Any], django_capture_on_commit_callbacks: Any
 ) -> None:
     path = require_shared_data("eis", "exampleData.csv")
     m = measurement_create(user=users["operator"], subject=lab.cell, measurement_type="eis")
     assert not AnalysisRun.objects.filter(measurement=m).exists()
-    # a headerless CSV needs the eis3 mapping: the analysis says what went wrong
     with django_capture_on_commit_callbacks(execute=True):
-        measurement_attach_file(
+        m = measurement_attach_file(
             measurement=m, user=users["operator"], stream=upload(path), name=path.name
         )
-    run = AnalysisRun.objects.get(measurement=m)
-    assert run.status in {"done", "failed"}
-    from django.core.exceptions import ValidationError
-
+    failed = AnalysisRun.objects.get(measurement=m)
+    assert failed.status == "failed" and "eis3" in failed.error and "line 1" in failed.error
+    with django_capture_on_commit_callbacks(execute=True):
+        analysis_request(
+            measurement=m, user=users["scientist"], parameters={"column_mapping": "eis3"}
+        )
+    done = AnalysisRun.objects.filter(measurement=m).order_by("-id").first()
+    assert done is not None and done.status == "done", (done.error, done.parameters)
+    assert ResultValue.objects.filter(
+        measurement=m, name="kk_rms_residual_pct", is_current=True
+    ).exists()
     with pytest.raises(ValidationError, match="already has its raw file"):
         measurement_attach_file(
             measurement=m, user=users["operator"], stream=upload(path), name=path.name
         )
+
+
+def test_analyze_command_prints_results_and_stores_nothing(lab: Any) -> None:
+    path = require_shared_data("eclab", "geis.mpr")
+    out = StringIO()
+    call_command(
+        "analyze",
+        str(path),
+        "--kind",
+        "eis",
+        "--area-cm2",
+        "1.13",
+        "--param",
+        "f_max_Hz=30000",
+        "--param",
+        "cycle=1",
+        "--json",
+        stdout=out,
+    )
+    body = json.loads(out.getvalue())
+    values = {v["name"]: v for v in body["values"]}
+    assert body["parameters"]["area_cm2"] == 1.13 and body["summary"]["cycle"] == 1
+    assert values["asr_interface_ohm_cm2"]["value"] == pytest.approx(
+        values["r_interface_ohm"]["value"] * 1.13 / 2
+    )
+    assert not ResultRevision.objects.exists()
+    with pytest.raises(CommandError, match="required column"):
+        call_command("analyze", str(require_shared_data("eclab", "cp.mpt")), "--kind", "eis")
+    with pytest.raises(CommandError, match="unknown parameter"):
+        call_command("analyze", str(path), "--kind", "eis", "--param", "cutof=1")
 
 
 def test_density_runs_without_a_file_and_flags_a_low_pellet(
@@ -200,3 +242,44 @@ def test_run_lost_with_its_worker_is_failed_and_queued_again(
     assert run.status == "failed" and "was lost" in run.error and "Queued again" in run.error
     assert [r.attempt for r in retried] == [2]
     assert retried[0].status == "queued" and retried[0].parameters == run.parameters
+
+
+def test_ccd_lower_bound_is_flagged_and_a_constant_current_file_is_not_a_ccd_test(
+    lab: Any, users: dict[str, Any], django_capture_on_commit_callbacks: Any
+) -> None:
+    user = users["scientist"]
+    protocol = proc.protocol_create(
+        user=user, name="CCD 2 V", step_type="ccd", parameters={"cutoff_V": {"default": 2.0}}
+    )
+    area = lab.cell.electrode_area_cm2
+    with django_capture_on_commit_callbacks(execute=True):
+        m = measurement_create(
+            user=user,
+            subject=lab.cell,
+            measurement_type="ccd",
+            protocol=protocol,
+            temperature_C=60,
+            raw_stream=SimpleUploadedFile(
+                "ccd.csv", ccd_curve_csv(area_cm2=area, short_at_mA_cm2=None, last_mA_cm2=1.0)
+            ),
+            raw_name="ccd.csv",
+        )
+    run = AnalysisRun.objects.get(measurement=m)
+    assert run.status == "done", run.error
+    assert run.parameters["cutoff_V"] == 2.0
+    assert run.parameter_sources["cutoff_V"] == "protocol CCD 2 V"
+    assert run.parameters["temperature_C"] == 60
+    ccd = ResultValue.objects.get(measurement=m, name="ccd_mA_cm2")
+    assert ccd.value == pytest.approx(1.0) and ccd.is_lower_bound
+    assert Flag.objects.get(record=lab.cell, kind="ccd_lower_bound").revision.run == run
+    path = require_shared_data("eclab", "cp.mpt")
+    with django_capture_on_commit_callbacks(execute=True):
+        other = measurement_create(
+            user=user,
+            subject=lab.cell,
+            measurement_type="ccd",
+            raw_stream=upload(path),
+            raw_name=path.name,
+        )
+    failed = AnalysisRun.objects.get(measurement=other)
+    assert failed.status == "failed" and "is this a CCD test?" in failed.error, failed.error

@@ -1,16 +1,22 @@
 """Build the lab's real chain from DOMAIN.md as demo data, through the same services people use.
 
 Idempotent: users are created or reset, the records only once (a second run finds the demo batch
-and leaves everything as it is).
+and leaves everything as it is). Measurements carry raw files: the real instrument files of
+``../shared/data`` where that folder is present, synthetic ones from the science library where
+not; their analyses run when the demo's transaction commits, so a newcomer sees fitted spectra,
+a CCD curve and density statistics right away.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -18,6 +24,7 @@ from django.utils import timezone
 from analysis.science.composition import precursor_masses
 from analysis.services import measurement_create
 from cells import services as cells
+from demo import synthetic
 from lims.roles import ADMIN, OPERATOR, ROLES, SCIENTIST, ensure_roles
 from processing import services as proc
 from processing.models import SynthesisBatch
@@ -63,6 +70,22 @@ class Command(BaseCommand):
         )
 
 
+#: The instrument files other labs' instruments wrote, beside the project (see its MANIFEST).
+SHARED_DATA = Path(settings.BASE_DIR).parent / "shared" / "data"
+
+
+def shared_file(relative: str) -> dict[str, Any] | None:
+    """A real file of ``../shared/data`` as measurement_create's raw file, if present."""
+    path = SHARED_DATA / relative
+    if not path.is_file():
+        return None
+    return {"raw_stream": ContentFile(path.read_bytes()), "raw_name": path.name}
+
+
+def synthetic_file(content: bytes, name: str) -> dict[str, Any]:
+    return {"raw_stream": ContentFile(content), "raw_name": name}
+
+
 def build_demo(users: dict[str, Any]) -> None:
     sci, op = users[SCIENTIST], users[OPERATOR]
     t0 = timezone.now().replace(microsecond=0) - dt.timedelta(days=30)
@@ -91,6 +114,7 @@ def build_demo(users: dict[str, Any]) -> None:
             ("hotplate", "hotplate", "Hot plate (in glovebox)", "Lab 2.18"),
             ("indenter", "indenter", "Nanoindenter (Vickers)", "Lab 2.20"),
             ("potentiostat", "potentiostat", "Bio-Logic VMP-300", "Lab 2.20"),
+            ("xrd", "diffractometer", "Powder diffractometer", "Lab 2.22"),
         ]
     }
 
@@ -211,8 +235,18 @@ def build_demo(users: dict[str, Any]) -> None:
             user=op, batch=batch, started_at=at(0, hours), ended_at=at(0, hours + dwell), **step
         )
 
+    # Rietveld refinement done in the diffractometer's software; its lattice parameter feeds
+    # the pellets' relative density.
+    measurement_create(
+        user=sci,
+        subject=batch,
+        measurement_type="xrd",
+        instrument=eq["xrd"],
+        measured_at=at(3),
+        conditions={"phase": "cubic", "lattice_parameter_A": 12.955},
+    )
     separators = []
-    for i, (thickness, mass) in enumerate([(1.21, 0.2401), (1.18, 0.2338), (1.25, 0.2470)]):
+    for i, (thickness, mass) in enumerate([(1.21, 0.2401), (1.18, 0.2338), (1.25, 0.2270)]):
         pellet = proc.pellet_create(
             user=op, batch=batch, diameter_mm=7.0 + 0.02 * i, thickness_mm=thickness, mass_g=mass
         )
@@ -221,9 +255,10 @@ def build_demo(users: dict[str, Any]) -> None:
             subject=pellet,
             measurement_type="density",
             instrument=eq["balance"],
+            protocol=protocols["density"],
             temperature_C=22,
             measured_at=at(4, i),
-            conditions={"method": "geometric", "density_g_cm3": pellet.geometric_density_g_cm3},
+            conditions={"method": "geometric"},
         )
         for j in range(2):
             separators.append(
@@ -265,6 +300,21 @@ def build_demo(users: dict[str, Any]) -> None:
         target_thickness_um=100,
         glovebox=eq["glovebox"],
     )
+
+    # Hardness of the LiNa foil against the rolled pure-Li reference (work hardening).
+    for foil, mean, sd in [(lina, 9.6, 1.3), (pure_li, 8.0, 1.1)]:
+        measurement_create(
+            user=op,
+            subject=foil,
+            measurement_type="hardness",
+            instrument=eq["indenter"],
+            measured_at=at(21, 4),
+            conditions={"force_mN": 15, "indents": 130},
+            **synthetic_file(
+                synthetic.hardness_table_csv(mean_N_mm2=mean, sd_N_mm2=sd, seed=int(mean * 10)),
+                f"{foil.code}-indents.csv",
+            ),
+        )
 
     for foil, sep, cell_type, reading in [
         (lina, separators[0], "LiNa|LLZO|LiNa", readings[2]),
@@ -314,3 +364,62 @@ def build_demo(users: dict[str, Any]) -> None:
             glovebox_reading=reading,
             notes="Sealed in Swagelok housing",
         )
+        demo_cell_tests(cell, cell_type, eq, protocols, op, t)
+
+
+def demo_cell_tests(
+    cell: Any, cell_type: str, eq: dict[str, Any], protocols: dict[str, Any], op: Any, t: Any
+) -> None:
+    """Impedance after 1, 5 and 10 cycles and a CCD test at 25 °C, with raw files."""
+    lina = cell_type.startswith("LiNa")
+    spectra: list[tuple[dict[str, Any], dict[str, Any]]]
+    if lina:
+        # GEIS sweeps of one real cell (below its 30 kHz cable artefacts), or synthetic spectra
+        # with a rising interface resistance
+        real = shared_file("eclab/geis.mpr")
+        spectra = [
+            (
+                {"cycle": sweep, "f_max_Hz": 30000} if real else {"cycle": sweep},
+                real
+                or synthetic_file(
+                    synthetic.eis_spectrum_csv(r_interface_ohm=r_if), f"{cell.code}-{sweep}.csv"
+                ),
+            )
+            for sweep, r_if in [(1, 40.0), (5, 55.0), (10, 90.0)]
+        ]
+    else:
+        real = shared_file("eis/exampleDataBioLogic.mpt")
+        spectra = [
+            ({"circuit": "R0-p(R1,CPE1)"}, real)
+            if real
+            else ({}, synthetic_file(synthetic.eis_spectrum_csv(r_interface_ohm=400), "li.csv"))
+        ]
+    for n, (conditions, files) in enumerate(spectra):
+        measurement_create(
+            user=op,
+            subject=cell,
+            measurement_type="eis",
+            instrument=eq["potentiostat"],
+            protocol=protocols["eis"],
+            temperature_C=25,
+            measured_at=t + dt.timedelta(days=1 + n),
+            conditions=conditions,
+            **files,
+        )
+    measurement_create(
+        user=op,
+        subject=cell,
+        measurement_type="ccd",
+        instrument=eq["potentiostat"],
+        protocol=protocols["ccd"],
+        temperature_C=25,
+        measured_at=t + dt.timedelta(days=5),
+        **synthetic_file(
+            synthetic.ccd_curve_csv(
+                area_cm2=cell.electrode_area_cm2,
+                asr_ohm_cm2=40.0 if lina else 120.0,
+                short_at_mA_cm2=1.2 if lina else 0.35,
+            ),
+            f"{cell.code}-ccd.csv",
+        ),
+    )
