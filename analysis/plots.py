@@ -1,8 +1,9 @@
 """Plots of results as SVG, drawn with matplotlib and cached through Django's default storage.
 
 Drawing uses ``matplotlib.figure.Figure`` objects only (never ``pyplot``, whose global current
-figure is shared between threads), with the Agg-family SVG canvas. Text is kept as SVG text
-(selectable, searchable, small) in the lab's sans-serif font.
+figure is shared between threads), saved by matplotlib's SVG canvas without any GUI backend
+(PNGs, for a look, come from Agg the same way). Text is kept as SVG text (selectable,
+searchable, small) in a sans-serif font.
 
 A revision's plots (:data:`REVISION_PLOTS`) are cached under ``plots/revisions/``: revisions are
 immutable, so a cached SVG never goes stale. A roll-up's plot (a cell's resistances, a foil's
@@ -53,8 +54,7 @@ matplotlib.rcParams["svg.hashsalt"] = "lina-lims"
 
 
 def _figure(height_in: float = SIZE_IN[1]) -> Figure:
-    figure = Figure(figsize=(SIZE_IN[0], height_in), layout="constrained")
-    return figure
+    return Figure(figsize=(SIZE_IN[0], height_in), layout="constrained")
 
 
 def _svg(figure: Figure) -> bytes:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,9 +24,11 @@ import pandas as pd
 from django.db.models import F
 
 from analysis.models import Measurement, ResultRevision, ResultValue
+from analysis.registry import finite_or_none
 from analysis.science import density, hardness
 from analysis.science._result import to_jsonable
 from lims.models import Record
+from processing.models import Pellet
 
 DENSITY_NAMES = ("density_g_cm3", "relative_density_pct", "theoretical_density_g_cm3")
 RESISTANCE_NAMES = (
@@ -51,46 +53,23 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [to_jsonable(row) for row in rows]
 
 
-def _finite(value: Any) -> float | None:
-    if value is None:
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
 def _current_values(names: Iterable[str], measurement_type: str, **filters: Any) -> pd.DataFrame:
     """Current values of these names from measurements of one type, one row per value, with
     the measurement's code, time and conditions and the subject's code (one query)."""
+    fields = ["revision_id", "name", "value", "std_error", "is_lower_bound", "measurement_id"]
+    related = {
+        "measurement_code": F("measurement__code"),
+        "measured_at": F("measurement__measured_at"),
+        "conditions": F("measurement__conditions"),
+        "subject_code": F("subject__code"),
+    }
     rows = ResultValue.objects.filter(
         is_current=True,
         name__in=list(names),
         measurement__measurement_type=measurement_type,
         **filters,
-    ).values(
-        "revision_id",
-        "name",
-        "value",
-        "std_error",
-        "is_lower_bound",
-        "measurement_id",
-        measurement_code=F("measurement__code"),
-        measured_at=F("measurement__measured_at"),
-        conditions=F("measurement__conditions"),
-        subject_code=F("subject__code"),
-    )
-    columns = [
-        "revision_id",
-        "name",
-        "value",
-        "std_error",
-        "is_lower_bound",
-        "measurement_id",
-        "measurement_code",
-        "measured_at",
-        "conditions",
-        "subject_code",
-    ]
-    return pd.DataFrame.from_records(list(rows), columns=columns)
+    ).values(*fields, **related)
+    return pd.DataFrame.from_records(list(rows), columns=[*fields, *related])
 
 
 # --- batch density --------------------------------------------------------------------------
@@ -118,13 +97,13 @@ class BatchDensity:
             if s is None
             else {
                 "mean": s.mean_g_cm3,
-                "sd": _finite(s.std_g_cm3),
+                "sd": finite_or_none(s.std_g_cm3),
                 "min": s.min_g_cm3,
                 "max": s.max_g_cm3,
             },
             "relative_density_pct": None
             if s is None or s.relative_mean_percent is None
-            else {"mean": s.relative_mean_percent, "sd": _finite(s.relative_std_percent)},
+            else {"mean": s.relative_mean_percent, "sd": finite_or_none(s.relative_std_percent)},
             "theoretical_density_g_cm3": None if s is None else s.theoretical_g_cm3,
             "pellets": _records(self.pellets),
         }
@@ -134,8 +113,6 @@ def batch_density(batch: Record) -> BatchDensity:
     """Density statistics over a batch's pellets: mean ± sd (ddof 1), min, max, n, and the
     relative density when the pellets share one theoretical (XRD) density. A pellet measured
     several times counts once, with its latest measurement. One query."""
-    from processing.models import Pellet
-
     values = _current_values(
         DENSITY_NAMES,
         "density",
@@ -335,7 +312,7 @@ class CCDComparison:
 
     cells: pd.DataFrame
     groups: pd.DataFrame
-    revision_ids: list[int] = field(default_factory=list)
+    revision_ids: list[int]
 
     def to_dict(self) -> dict[str, Any]:
         return {"cells": _records(self.cells), "groups": _records(self.groups)}
@@ -401,7 +378,7 @@ def ccd_comparison(cells: Sequence[Record] | None = None) -> CCDComparison:
 def _test_temperature_C(row: Mapping[str, Any]) -> float | None:
     """The temperature the CCD analysis ran with, else the measurement's."""
     used = (row["revision__run__parameters"] or {}).get("temperature_C")
-    return _finite(used if used is not None else row["measurement__temperature_C"])
+    return finite_or_none(used if used is not None else row["measurement__temperature_C"])
 
 
 def _ccd_groups(table: pd.DataFrame) -> pd.DataFrame:
@@ -431,10 +408,10 @@ def _ccd_groups(table: pd.DataFrame) -> pd.DataFrame:
         rows.append(
             {
                 "cell_type": cell_type,
-                "temperature_C": _finite(temperature),
+                "temperature_C": finite_or_none(temperature),
                 "n": len(group),
                 "mean_mA_cm2": float(ccd.mean()),
-                "sd_mA_cm2": _finite(float(ccd.std(ddof=1))) if len(group) > 1 else None,
+                "sd_mA_cm2": finite_or_none(float(ccd.std(ddof=1))) if len(group) > 1 else None,
                 "min_mA_cm2": float(ccd[low]),
                 "max_mA_cm2": float(ccd[high]),
                 "lower_bounds": int(bound.sum()),

@@ -249,13 +249,17 @@ def _svg_response(draw: Callable[[], bytes], immutable: bool) -> HttpResponse:
     return response
 
 
+# Operation ids are given: the ones made from a path ending in ".svg" hold a dot, which stops
+# Swagger UI from rendering the docs page.
+
+
 class RevisionPlotView(APIView):
     """One plot of a result revision (``nyquist`` of an EIS fit, ``ccd`` of a CCD test,
     ``hardness`` of an indentation series), drawn once and cached."""
 
     renderer_classes = [SVGRenderer, JSONRenderer]
 
-    @extend_schema(responses=SVG_RESPONSES)
+    @extend_schema(operation_id="revisions_plot_svg", responses=SVG_RESPONSES)
     def get(self, request: Request, pk: int, name: str) -> HttpResponse:
         revision = get_object_or_404(
             ResultRevision.objects.select_related("run", "measurement__subject").defer("summary"),
@@ -264,9 +268,7 @@ class RevisionPlotView(APIView):
         return _svg_response(lambda: plots.revision_svg(revision, name), immutable=True)
 
 
-class RollupPlotView(APIView):
-    """A roll-up's plot: a cell's resistances or a batch's pellet densities."""
-
+class _RollupPlotView(APIView):
     renderer_classes = [SVGRenderer, JSONRenderer]
     name = ""
 
@@ -276,16 +278,34 @@ class RollupPlotView(APIView):
             lambda: plots.rollup_svg(self.name, record, reference), immutable=False
         )
 
-    @extend_schema(responses=SVG_RESPONSES)
+
+class BatchDensityPlotView(_RollupPlotView):
+    """The density of each pellet of a batch, with the batch's mean ± sd."""
+
+    name = "density"
+
+    @extend_schema(operation_id="rollups_batch_density_svg", responses=SVG_RESPONSES)
     def get(self, request: Request, code: str) -> HttpResponse:
         return self.plot(code)
 
 
-class FoilHardnessPlotView(RollupPlotView):
+class CellResistancePlotView(_RollupPlotView):
+    """A cell's R_bulk, R_GB and R_IF against cycle number (or time)."""
+
+    name = "resistance"
+
+    @extend_schema(operation_id="rollups_cell_resistance_svg", responses=SVG_RESPONSES)
+    def get(self, request: Request, code: str) -> HttpResponse:
+        return self.plot(code)
+
+
+class FoilHardnessPlotView(_RollupPlotView):
     """The hardness of a foil's indents, beside the reference foil's when one is given."""
 
     name = "hardness"
 
-    @extend_schema(parameters=[REFERENCE], responses=SVG_RESPONSES)
+    @extend_schema(
+        operation_id="rollups_foil_hardness_svg", parameters=[REFERENCE], responses=SVG_RESPONSES
+    )
     def get(self, request: Request, code: str) -> HttpResponse:
         return self.plot(code, _reference(request))

@@ -25,7 +25,7 @@ urlpatterns = [
     ),
     path(
         "rollups/batches/<str:code>/density.svg",
-        rollups.RollupPlotView.as_view(name="density"),
+        rollups.BatchDensityPlotView.as_view(),
         name="rollup-density-plot",
     ),
     path(
@@ -45,7 +45,7 @@ urlpatterns = [
     ),
     path(
         "rollups/cells/<str:code>/resistance.svg",
-        rollups.RollupPlotView.as_view(name="resistance"),
+        rollups.CellResistancePlotView.as_view(),
         name="rollup-resistance-plot",
     ),
     path("analyses/", views.AnalysisListView.as_view(), name="analyses"),
