@@ -1,4 +1,6 @@
-"""Benchmark analysis.readers against galvani and yadg on every real file and a large .mpt.
+"""Benchmark analysis.readers against galvani, yadg and impedance.py on every real file and a
+large .mpt. galvani and yadg read EC-Lab files; impedance.py (``impedance.preprocessing``)
+reads the impedance exports of every vendor, so it is run on each file that holds a spectrum.
 
 Run (galvani and yadg are bench-only and pin their own numpy/xarray ranges, so they get their
 own venv next to our pinned runtime set; if pip cannot resolve both sets together, install
@@ -51,9 +53,18 @@ ALIASES = {
 }
 
 
-def ours(path: Path) -> tuple[int, dict[str, np.ndarray]]:
-    ds = readers.read(path)
-    cols: dict[str, np.ndarray] = {}
+def mapping_for(path: Path) -> str | None:
+    """The headerless impedance CSV needs the template its user would name."""
+    return "eis3" if path.suffix == ".csv" and readers.detect_format(path) == "text" else None
+
+
+def ours(path: Path) -> readers.Dataset:
+    return readers.read(path, mapping=mapping_for(path))
+
+
+def columns_of(ds: readers.Dataset) -> tuple[int, dict[str, np.ndarray]]:
+    """Rows, and every column under its source name and, when mapped, its canonical name."""
+    cols: dict[str, np.ndarray] = {c: ds.data[c].to_numpy() for c in ds.data.columns}
     for rec in ds.meta["columns"]:
         src = rec["source"]
         if rec["canonical"]:
@@ -98,6 +109,36 @@ def yadg_reader() -> Callable[[Path], tuple[int, dict[str, np.ndarray]]] | None:
         ds = tree.to_dataset() if hasattr(tree, "to_dataset") else tree
         n = int(ds.sizes.get("uts", 0))
         return n, {str(k): np.asarray(v.values) for k, v in ds.data_vars.items()}
+
+    return read
+
+
+# Our format → impedance.py's instrument name (None: its plain three-column CSV reader).
+IMPEDANCE_INSTRUMENTS = {
+    "gamry-dta": "gamry",
+    "zplot": "zplot",
+    "z60w": "autolab",
+    "chi": "chinstruments",
+    "versastudio": "versastudio",
+    "eclab-mpt": "biologic",
+    "text": None,
+}
+
+
+def impedance_reader() -> Callable[[Path], tuple[int, dict[str, np.ndarray]]] | None:
+    try:
+        from impedance import preprocessing
+    except ImportError:
+        return None
+
+    def read(path: Path) -> tuple[int, dict[str, np.ndarray]]:
+        fmt = readers.detect_format(path)
+        if fmt not in IMPEDANCE_INSTRUMENTS:
+            raise ValueError(f"impedance.py reads no {fmt} files")
+        freq, z = preprocessing.readFile(str(path), instrument=IMPEDANCE_INSTRUMENTS[fmt])
+        freq = np.asarray(freq, dtype=float)
+        z = np.asarray(z, dtype=complex)
+        return len(freq), {"freq_Hz": freq, "z_real_ohm": z.real, "z_imag_ohm": z.imag}
 
     return read
 
@@ -161,11 +202,16 @@ def main() -> int:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    others = {"galvani": galvani_reader(), "yadg": yadg_reader()}
+    others = {
+        "galvani": galvani_reader(),
+        "yadg": yadg_reader(),
+        "impedance.py": impedance_reader(),
+    }
     for name, fn in others.items():
         if fn is None:
             print(f"# {name} not installed: timing our reader only for it", file=sys.stderr)
-    files = sorted(p for p in DATA.rglob("*") if p.suffix in {".mpr", ".mpt", ".csv"})
+    suffixes = {".mpr", ".mpt", ".csv", ".DTA", ".z", ".txt", ".par"}
+    files = sorted(p for p in DATA.rglob("*") if p.suffix in suffixes)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         files.append(synthetic_mpt(Path(tmp), args.rows))
@@ -180,7 +226,8 @@ def main() -> int:
             size_mb = path.stat().st_size / 1e6
             repeat = 1 if size_mb > 20 else args.repeat
             try:
-                sec, (n, mine) = timed(ours, path, repeat)
+                sec, dataset = timed(ours, path, repeat)
+                n, mine = columns_of(dataset)
             except readers.ReadError as exc:
                 print(f"| {path.name} | {size_mb:.2f} | - | ours | fails: {exc} |||||")
                 continue
@@ -189,7 +236,11 @@ def main() -> int:
                 f"{size_mb / sec:.0f} | {n / sec / 1e6:.2f} | - |"
             )
             for name, fn in others.items():
-                if fn is None or path.suffix == ".csv":
+                eclab = path.suffix in {".mpr", ".mpt"}
+                spectrum = "freq_Hz" in mine and path.suffix != ".mpr"
+                if fn is None or (name == "impedance.py" and not spectrum):
+                    continue
+                if name != "impedance.py" and not eclab:
                     continue
                 try:
                     sec, (m, theirs) = timed(fn, path, repeat)

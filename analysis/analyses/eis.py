@@ -164,6 +164,12 @@ def analyse(dataset: Any, params: Mapping[str, Any]) -> Outcome:
         "std_errors": result.std_errors,
         "units": result.units,
         "undetermined": result.undetermined,
+        "correlations": result.correlations,
+        "weighting": result.weighting,
+        "chi_square": result.chi_square,
+        "reduced_chi_square": result.reduced_chi_square,
+        "aic": result.aic,
+        "bic": result.bic,
         "arcs": [
             {
                 "resistance_name": a.resistance_name,

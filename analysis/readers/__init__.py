@@ -15,12 +15,20 @@ format             content
 =================  ============================================================================
 ``eclab-mpr``      EC-Lab binary ``.mpr`` (module versions 2/3 and the 11.50 layout)
 ``eclab-mpt``      EC-Lab text ``.mpt``, with or without header block, decimal point or comma
+``gamry-dta``      Gamry Framework ``.DTA`` (ZCURVE/CURVE table, aborted runs too)
+``zplot``          Scribner ZPlot/ZView ``.z``
+``z60w``           ``Z60W Data File`` text (Autolab/NOVA and ZView exports)
+``chi``            CH Instruments text export (impedance, voltammetry, i-t)
+``versastudio``    Princeton Applied Research VersaStudio ``.par``
 ``table``          CSV/TSV/XLSX with recognised headers or a :class:`ColumnMapping`
 ``indentation``    CSV/XLSX table of indents or of load-depth curves (see :mod:`.tabular`)
 =================  ============================================================================
 
-Techniques named in ``meta["technique"]``: PEIS, GEIS, GCPL, CA, CP, OCV, WAIT, MB (text only),
-CV, LSV (text only); any other technique is read too, its long name kept.
+Techniques named in ``meta["technique"]``: from EC-Lab .mpr and .mpt alike PEIS, GEIS, GCPL, CA,
+CP, OCV, WAIT, CV, CVA, LSV, ZIR, MB, MP, coV, coC (any other technique is read too, its long
+name or id kept); from the other vendors PEIS, GEIS or EIS (control mode not stated), or the
+vendor's own technique name. EC-Lab .mpr column ids: those met in the real files and those
+the public readers document (:mod:`.eclab_columns`); an unknown id is a ReadError naming it.
 
 Canonical columns (``Dataset.data``; every other source column goes to ``Dataset.extra``
 unconverted; ``meta["columns"]`` says where each source column went and with which factor):
@@ -54,6 +62,7 @@ cell, and what was expected; no partial dataset is ever returned.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import IO
 
 from .canonical import CANONICAL_COLUMNS, Canonical, canonical_table_markdown
 from .dataset import Dataset
@@ -63,6 +72,8 @@ from .errors import ReadError
 from .mapping import TEMPLATES, ColumnMapping
 from .source import Source, detect, open_source
 from .tabular import read_text_table, read_xlsx
+from .vendors import READERS as VENDOR_READERS
+from .vendors import detect_vendor
 
 __all__ = [
     "CANONICAL_COLUMNS",
@@ -87,14 +98,20 @@ def _mapping(mapping: ColumnMapping | str | dict[str, str] | None) -> ColumnMapp
     return ColumnMapping(columns=dict(mapping))
 
 
-def detect_format(source: Source, filename: str | None = None) -> str:
-    """The format :func:`read` would use: eclab-mpr, eclab-mpt, xlsx or text (CSV/TSV)."""
-    with open_source(source, filename) as (stream, name):
-        head = stream.read(4096)
-        kind = detect(head, stream, name)
-        if kind == "text" and looks_like_headerless_mpt(head.split(b"\n", 1)[0]):
-            return "eclab-mpt"
+def _format(head: bytes, stream: IO[bytes], name: str) -> str:
+    kind = detect(head, stream, name)
+    if kind != "text":
         return kind
+    if looks_like_headerless_mpt(head.split(b"\n", 1)[0]):
+        return "eclab-mpt"
+    return detect_vendor(head) or "text"
+
+
+def detect_format(source: Source, filename: str | None = None) -> str:
+    """The format :func:`read` would use: eclab-mpr, eclab-mpt, xlsx, one of the vendor text
+    formats (gamry-dta, zplot, z60w, chi, versastudio) or text (CSV/TSV)."""
+    with open_source(source, filename) as (stream, name):
+        return _format(stream.read(4096), stream, name)
 
 
 def read(
@@ -118,17 +135,16 @@ def read(
     if unknown:
         raise ValueError(f"require names unknown canonical columns {unknown}")
     with open_source(source, filename) as (stream, name):
-        head = stream.read(4096)
-        kind = detect(head, stream, name)
+        kind = _format(stream.read(4096), stream, name)
         stream.seek(0)
         if kind == "eclab-mpr":
             ds = read_mpr(stream, name)
-        elif kind == "eclab-mpt" or (
-            kind == "text" and looks_like_headerless_mpt(head.split(b"\n", 1)[0])
-        ):
+        elif kind == "eclab-mpt":
             ds = read_mpt(stream, name)
         elif kind == "xlsx":
             ds = read_xlsx(stream, name, cmap)
+        elif kind in VENDOR_READERS:
+            ds = VENDOR_READERS[kind](stream, name)
         else:
             ds = read_text_table(stream, name, cmap)
     missing = [c for c in needed if c not in ds.data.columns]

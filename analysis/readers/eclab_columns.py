@@ -1,11 +1,20 @@
 """EC-Lab column vocabulary shared by the .mpt and .mpr readers.
 
-The .mpr column ids below are the ones met in the real files of ``shared/data/eclab``; each was
-identified by reading the .mpr next to its .mpt export of the same experiment (same column
-order, same values within float32 precision), and each dtype is confirmed by the record size
-(``module length == data offset + rows * record size``). An id not listed here is refused with
-an error that names it: an unknown id means an unknown record size, so nothing after it can be
-read reliably.
+Two sources for the .mpr column ids, marked in :data:`MPR_COLUMNS`:
+
+* the ids met in the real files of ``shared/data/eclab``: each was identified by reading the
+  .mpr next to its .mpt export of the same experiment (same column order, same values within
+  float32 precision), and each dtype is confirmed by the record size (``module length == data
+  offset + rows * record size``);
+* the ids the public readers document from files we do not have (CV, LSV, Modulo Bat, external
+  analog channels, stack and harmonic columns of newer EC-Lab versions): the column lists of
+  galvani (``galvani/BioLogic.py``, ``VMPdata_colID_dtype_map``) and yadg
+  (``yadg/extractors/eclab/common/mpr_columns.py``, ``data_columns``). Only ids on which the
+  record size is stated the same way are taken; names are written as EC-Lab writes them in the
+  .mpt header, so a .mpr and its .mpt give the same column names.
+
+An id not listed here is refused with an error that names it: an unknown id means an unknown
+record size, so nothing after it can be read reliably.
 """
 
 from __future__ import annotations
@@ -62,6 +71,57 @@ MPR_COLUMNS: Final[dict[int, tuple[str, str]]] = {
     467: ("Q charge/discharge/mA.h", "<f8"),
     468: ("half cycle", "<u4"),
     471: ("<Ece>/V", "<f4"),
+    # --- documented by the public readers (see the module docstring) -------------------------
+    11: ("<I>/mA", "<f8"),
+    16: ("Analog IN 1/V", "<f4"),
+    17: ("Analog IN 2/V", "<f4"),
+    23: ("dQ/mA.h", "<f8"),
+    69: ("R/Ohm", "<f4"),
+    74: ("|Energy|/W.h", "<f8"),
+    75: ("Analog OUT/V", "<f4"),
+    78: ("Cs-2/µF-2", "<f4"),
+    163: ("|Estack|/V", "<f4"),
+    168: ("Rcmp/Ohm", "<f4"),
+    173: ("Cp-2/µF-2", "<f4"),
+    178: ("(Q-Qo)/C", "<f4"),
+    179: ("dQ/C", "<f4"),
+    182: ("step time/s", "<f8"),
+    211: ("Q charge/discharge/C", "<f8"),
+    217: ("THD Ewe/%", "<f4"),
+    241: ("|E1|/V", "<f4"),
+    242: ("|E2|/V", "<f4"),
+    271: ("Phase(Z1)/deg", "<f4"),
+    272: ("Phase(Z2)/deg", "<f4"),
+    295: ("I Range", "<u2"),
+    301: ("|Z1|/Ohm", "<f4"),
+    302: ("|Z2|/Ohm", "<f4"),
+    326: ("P/W", "<f4"),
+    331: ("Re(Z1)/Ohm", "<f4"),
+    332: ("Re(Z2)/Ohm", "<f4"),
+    361: ("-Im(Z1)/Ohm", "<f4"),
+    362: ("-Im(Z2)/Ohm", "<f4"),
+    379: ("Energy charge/W.h", "<f8"),
+    391: ("<E1>/V", "<f4"),
+    392: ("<E2>/V", "<f4"),
+    422: ("Phase(Zstack)/deg", "<f4"),
+    423: ("|Zstack|/Ohm", "<f4"),
+    424: ("Re(Zstack)/Ohm", "<f4"),
+    425: ("-Im(Zstack)/Ohm", "<f4"),
+    426: ("<Estack>/V", "<f4"),
+    462: ("Temperature/°C", "<f4"),
+    469: ("z cycle", "<u4"),
+    473: ("THD Ewe/%", "<f4"),
+    474: ("THD I/%", "<f4"),
+    475: ("THD Ece/%", "<f4"),
+    476: ("NSD Ewe/%", "<f4"),
+    477: ("NSD I/%", "<f4"),
+    478: ("NSD Ece/%", "<f4"),
+    479: ("NSR Ewe/%", "<f4"),
+    480: ("NSR I/%", "<f4"),
+    481: ("NSR Ece/%", "<f4"),
+    **{486 + k: (f"|Ewe h{k + 2}|/V", "<f4") for k in range(6)},
+    **{492 + k: (f"|I h{k + 2}|/A", "<f4") for k in range(6)},
+    **{498 + k: (f"|Ece h{k + 2}|/V", "<f4") for k in range(6)},
 }
 
 # Flag ids share one byte per record, placed where the first flag id appears: id → (name, mask)
@@ -111,8 +171,15 @@ TECHNIQUE_NAMES: Final[dict[str, str]] = {
     "Wait": "WAIT",
     "Modulo Bat": "MB",
     "Cyclic Voltammetry": "CV",
+    "Cyclic Voltammetry Advanced": "CVA",
     "Linear Sweep Voltammetry": "LSV",
+    "IR compensation (PEIS)": "ZIR",
+    "Constant Voltage": "coV",
+    "Constant Current": "coC",
+    "Modular Pulse": "MP",
 }
+# The first seven as met in the real files; the others as the public readers document them
+# (yadg's ``technique_params_dtypes``).
 TECHNIQUE_IDS: Final[dict[int, str]] = {
     0x04: "GCPL",
     0x0B: "OCV",
@@ -121,4 +188,14 @@ TECHNIQUE_IDS: Final[dict[int, str]] = {
     0x1C: "WAIT",
     0x1D: "PEIS",
     0x1E: "GEIS",
+    0x06: "CV",
+    0x16: "MP",
+    0x30: "CV",
+    0x32: "ZIR",
+    0x33: "CVA",
+    0x6C: "LSV",
+    0x75: "coV",
+    0x76: "coC",
+    0x77: "GCPL",
+    0x7F: "MB",
 }

@@ -128,13 +128,13 @@ def _record_dtype(
             columns.append((flag_name, "flags", mask))
             continue
         if cid not in MPR_COLUMNS:
-            known = sorted([*MPR_COLUMNS, *MPR_FLAGS])
             raise ReadError(
                 name,
                 f"unknown column id {cid} (column {i + 1} of {len(ids)}) in the VMP data "
                 "module: its size and meaning are not known, so the records cannot be read",
                 offset=ids_at + width * i,
-                expected=f"one of the ids met in real files: {known}",
+                expected=f"one of the {len(MPR_COLUMNS) + len(MPR_FLAGS)} column ids known "
+                "to analysis/readers/eclab_columns.py; export the file as .mpt meanwhile",
             )
         col_name, dtype = MPR_COLUMNS[cid]
         seen[col_name] = seen.get(col_name, 0) + 1

@@ -43,7 +43,7 @@ def _decode(raw: bytes) -> str:
 def _column_names(raw: bytes, name: str, line_no: int) -> list[str]:
     text = _decode(raw).rstrip("\r\n").rstrip("\t")
     names = text.split("\t")
-    if not text or any(not n.strip() for n in names):
+    if not text.strip():
         raise ReadError(
             name,
             f"bad column header {text[:80]!r}",
@@ -52,7 +52,10 @@ def _column_names(raw: bytes, name: str, line_no: int) -> list[str]:
         )
     seen: dict[str, int] = {}
     out = []
-    for n in names:
+    for i, n in enumerate(names):
+        # A column without a name (some EC-Lab versions leave one between the capacitance
+        # columns) is kept under its position; it has values like any other.
+        n = n.strip() or f"column {i + 1}"
         seen[n] = seen.get(n, 0) + 1
         out.append(n if seen[n] == 1 else f"{n} ({seen[n]})")
     return out

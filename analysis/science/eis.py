@@ -27,11 +27,12 @@ with w = 2 pi f. References: E. Barsoukov, J. R. Macdonald, Impedance Spectrosco
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -45,15 +46,20 @@ __all__ = [
     "ArcAssignment",
     "ArcResult",
     "Circuit",
+    "CircuitComparison",
+    "DRTResult",
     "FitResult",
     "KramersKronigResult",
     "asr",
     "assign_arcs",
+    "compare",
     "conductivity",
     "cpe_capacitance",
+    "drt",
     "fit",
     "kramers_kronig",
     "parse_circuit",
+    "suggest_circuit",
 ]
 
 ComplexArray = NDArray[np.complexfloating[Any, Any]]
@@ -605,6 +611,22 @@ class FitResult(ResultMixin):
     those set to ``None``. ``combined_resistances_ohm`` gives sums that ARE determined when
     single resistances are not (e.g. ``"R0+R1"`` when R1's arc lies above the highest measured
     frequency). ``relative_rms_residual`` = sqrt(mean(|Z_fit - Z|^2 / |Z|^2)).
+
+    Arc order: interchangeable R||C or R||CPE arcs of the top-level series chain are numbered
+    by characteristic frequency, highest first (R1 is the fastest arc, usually the bulk), so a
+    label never depends on the optimiser's path. ``arc_labels`` gives, beside each arc's
+    resistance name, its assignment by capacitance (:func:`assign_arcs`): ``{"R1": "bulk"}``.
+
+    Fit quality: ``correlations[a][b]`` is the correlation coefficient of parameters a and b
+    (from the covariance below; 1 on the diagonal). ``weighting`` is "modulus" (w = 1/|Z|) or
+    "unit" (w = 1). ``chi_square`` = sum |w (Z_fit - Z)|^2 over the ``n_points`` frequencies
+    (real and imaginary parts: 2 ``n_points`` values), dimensionless with modulus weighting
+    and ohm^2 with unit weighting; ``reduced_chi_square`` = chi_square / (2 n_points -
+    n_parameters). ``aic`` = n ln(chi_square / n) + 2 k and ``bic`` = n ln(chi_square / n) +
+    k ln n with n = 2 ``n_points`` and k = ``n_parameters`` (least-squares forms; only
+    differences between circuits fitted to the same spectrum with the same weighting mean
+    anything, lower is better). ``suggested_by_drt``: the circuit was chosen by
+    :func:`suggest_circuit` because the caller gave none.
     """
 
     circuit: str
@@ -624,13 +646,23 @@ class FitResult(ResultMixin):
     n_starts: int
     sorted_input: bool
     undetermined_relative_error: float
+    arc_labels: dict[str, str]
+    correlations: dict[str, dict[str, float]]
+    weighting: str
+    n_points: int
+    n_parameters: int
+    chi_square: float
+    reduced_chi_square: float
+    aic: float
+    bic: float
+    suggested_by_drt: bool = False
     notes: list[str] = field(default_factory=list)
 
 
 def fit(
     freq_Hz: ArrayLike,
     z_ohm: ArrayLike,
-    circuit: str | Circuit,
+    circuit: str | Circuit | None = None,
     initial_guess: Mapping[str, float] | Sequence[float] | None = None,
     weighting: Literal["modulus", "unit"] = "modulus",
     undetermined_relative_error: float = UNDETERMINED_RELATIVE_ERROR,
@@ -643,6 +675,7 @@ def fit(
     w_k = 1/|Z_k| ("modulus", default: every decade of |Z| counts alike) or 1 ("unit").
     Parameters are fitted as ln(p), which keeps them > 0, and CPE exponents n within (0, 1].
 
+    Without ``circuit``, :func:`suggest_circuit` picks R0 and one R||CPE arc per DRT peak.
     Without ``initial_guess`` the start is found from the spectrum: a non-negative
     distribution of relaxation times (NNLS on Voigt elements) and the peaks of -Z'' give the
     arcs' resistances and time constants (w R C = 1 at the apex), the real-part span gives the
@@ -657,6 +690,9 @@ def fit(
     Solid State Ionics 24, 61 (1987) (CNLS).
     """
     freq, z, unsorted = _spectrum(freq_Hz, z_ohm)
+    suggested = circuit is None
+    if circuit is None:
+        circuit = suggest_circuit(freq, z)
     model = circuit if isinstance(circuit, Circuit) else parse_circuit(circuit)
     threshold = positive("undetermined_relative_error", undetermined_relative_error)
     n_params = len(model.parameter_names)
@@ -701,37 +737,49 @@ def fit(
         )  # fmt: skip
 
     notes: list[str] = []
+    if suggested:
+        notes.append(f"no circuit given: {model.text} suggested by the DRT's peaks")
     if unsorted:
         notes.append("frequencies were not in decreasing order: sorted before fitting")
+    # A fit as good as the flexible non-negative Voigt decomposition's leaves nothing better
+    # to find; a worse one may sit in a local minimum.
+    target = 1.5 * _drt_cost(freq, z, weight)
+    best = None
+    starts: list[FloatArray] = []
     if initial_guess is not None:
-        starts = [model.vector(initial_guess)]
-    else:
-        starts = _candidate_starts(model, freq, z)[: max(1, int(max_starts))]
-    if len(starts) == 1:
+        starts.append(model.vector(initial_guess))
         best = solve(starts[0], None)
-    else:
-        # Short runs from the starts, most promising first, stopping once one fits about as
-        # well as the flexible non-negative Voigt decomposition does (nothing better to find);
+        if best.cost > target:
+            notes.append("the given initial guess ended in a poor fit: guessed starts tried too")
+    if best is None or best.cost > target:
+        # Short runs from the guessed starts, most promising first, stopping at the target;
         # then the best one to convergence.
-        target = 1.5 * _drt_cost(freq, z, weight)
         best_trial = None
-        for start in starts:
+        for start in _candidate_starts(model, freq, z)[: max(1, int(max_starts))]:
+            starts.append(start)
             trial = solve(start, 20 * (n_params + 1))
             if best_trial is None or trial.cost < best_trial.cost:
                 best_trial = trial
             if best_trial.cost <= target:
                 break
         assert best_trial is not None
-        best = solve(to_values(best_trial.x), None)
-        if best.cost > best_trial.cost:
-            best = best_trial
-    values = to_values(best.x)
+        refined = solve(to_values(best_trial.x), None)
+        if refined.cost > best_trial.cost:
+            refined = best_trial
+        if best is None or refined.cost < best.cost:
+            best = refined
+    theta = best.x[_canonical_permutation(model, to_values(best.x))]
+    values = to_values(theta)
     z_fit, _ = _evaluate(model.root, values, jw, need_jacobian=False)
     relative_rms = float(np.sqrt(np.mean(np.abs(z_fit - z) ** 2 / np.abs(z) ** 2)))
 
-    jac = jacobian(best.x)
-    dof = max(2 * freq.size - n_params, 1)
-    s2 = float(np.sum(best.fun**2)) / dof
+    jac = jacobian(theta)
+    n_values = 2 * freq.size
+    dof = max(n_values - n_params, 1)
+    chi_square = float(np.sum(residuals(theta) ** 2))
+    # ln(0) for a noise-free spectrum: floor chi-square so AIC/BIC stay finite and comparable.
+    log_likelihood_term = n_values * math.log(max(chi_square, 1e-300) / n_values)
+    s2 = chi_square / dof
     floor = (
         NOISE_FLOOR_RELATIVE
         if weighting == "modulus"
@@ -740,6 +788,8 @@ def fit(
     s2 = max(s2, floor**2)
     cov_theta = _covariance(jac) * s2
     se_theta = np.sqrt(np.clip(np.diag(cov_theta), 0.0, None))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        correlation = np.clip(cov_theta / np.outer(se_theta, se_theta), -1.0, 1.0)
     std_errors = np.where(exponent, se_theta, values * se_theta)
     relative = np.where(exponent, se_theta / values, se_theta)
 
@@ -773,8 +823,55 @@ def fit(
         n_starts=len(starts),
         sorted_input=unsorted,
         undetermined_relative_error=threshold,
+        arc_labels={a.resistance_name: a.assignment.label for a in arcs},
+        correlations={
+            a: {b: float(np.nan_to_num(correlation[i, j])) for j, b in enumerate(names)}
+            for i, a in enumerate(names)
+        },
+        weighting=weighting,
+        n_points=int(freq.size),
+        n_parameters=n_params,
+        chi_square=chi_square,
+        reduced_chi_square=chi_square / dof,
+        aic=log_likelihood_term + 2 * n_params,
+        bic=log_likelihood_term + n_params * math.log(n_values),
+        suggested_by_drt=suggested,
         notes=notes,
     )
+
+
+def _canonical_permutation(model: Circuit, values: FloatArray) -> NDArray[np.intp]:
+    """Index array that renumbers interchangeable top-level arcs by characteristic frequency.
+
+    Arcs p(R, C) or p(R, CPE) in series commute, so the optimiser may put the grain-boundary
+    arc where the bulk arc was expected. Within each group of arcs of one kind (R||C, R||CPE)
+    the positions, in circuit order, receive the arcs sorted by time constant, shortest first
+    (highest characteristic frequency first). ``values[perm]`` is the reordered vector.
+    """
+    perm = np.arange(values.size)
+    groups: dict[str, list[list[int]]] = {}
+    for node in _top_level(model):
+        parts = _arc_parts(node)
+        if parts is None:
+            continue
+        r_el, c_el = parts
+        indices = [r_el.index] + [c_el.index + k for k in range(len(ELEMENT_PARAMETERS[c_el.kind]))]
+        groups.setdefault(c_el.kind, []).append(indices)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        by_tau = sorted(members, key=lambda idx: _arc_tau(values, idx))
+        for target, source in zip(members, by_tau, strict=True):
+            perm[target] = source
+    return perm
+
+
+def _arc_tau(values: FloatArray, indices: list[int]) -> float:
+    """Time constant of an arc from its parameter indices [R, C] or [R, Q, n], s."""
+    if len(indices) == 2:
+        return float(values[indices[0]] * values[indices[1]])
+    r, q, n = (float(values[i]) for i in indices)
+    return math.exp(min((math.log(r) + math.log(q)) / n, 700.0))
 
 
 def _covariance(jac: FloatArray) -> FloatArray:
@@ -822,11 +919,11 @@ def _arcs_and_combinations(
         if c_el.kind == "CPE":
             q, n = float(values[c_el.index]), float(values[c_el.index + 1])
             capacitance = cpe_capacitance(r, q, n)
-            tau = (r * q) ** (1.0 / n)
+            tau = _arc_tau(values, [r_el.index, c_el.index, c_el.index + 1])
         else:
             capacitance = float(values[c_el.index])
             tau = r * capacitance
-        f_c = 1.0 / (2 * math.pi * tau)
+        f_c = 1.0 / (2 * math.pi * max(tau, 1e-300))
         inside = f_min <= f_c <= f_max
         determined = r_el.name not in undetermined
         arc_params = [model.parameter_names[r_el.index]] + [
@@ -966,6 +1063,15 @@ def _complete(
     return chosen
 
 
+def _kinds(node: _Node) -> str:
+    """The element kinds below a node, in order: its shape without the labels."""
+    if isinstance(node, _Element):
+        return node.kind
+    return (
+        ("p(" if isinstance(node, _Parallel) else "(") + ",".join(map(_kinds, node.children)) + ")"
+    )
+
+
 def _candidate_starts(model: Circuit, freq: FloatArray, z: ComplexArray) -> list[FloatArray]:
     arc_nodes = [n for n in _top_level(model) if isinstance(n, _Parallel)]
     k = len(arc_nodes)
@@ -996,6 +1102,10 @@ def _candidate_starts(model: Circuit, freq: FloatArray, z: ComplexArray) -> list
         else []
     )
     arc_sets.append([_ArcGuess(span / max(k, 1), float(t)) for t in taus])
+    # Arcs of different kinds (R||C and R||CPE) do not commute: the circuit may list a slow
+    # one first, so also try the time constants in the reverse order.
+    if len({_kinds(n) for n in arc_nodes}) > 1:
+        arc_sets += [arc_set[::-1] for arc_set in arc_sets]
     starts: list[FloatArray] = []
     seen: set[tuple[float, ...]] = set()
     for arc_set in arc_sets:
@@ -1069,3 +1179,267 @@ def _assign(
             fill(node, default_arc, top_level=True)
     values = np.where(model.is_exponent, np.clip(values, 1e-3, 1.0), np.clip(values, 1e-15, 1e15))
     return values
+
+
+# ---------------------------------------------------------------------------------------------
+# Comparing circuits
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CircuitComparison(ResultMixin):
+    """One candidate circuit of :func:`compare`, with its fit and information criteria.
+
+    ``delta``: its ``criterion`` value (AIC or BIC) minus the best candidate's (0 for the best;
+    above about 10 the candidate is clearly worse, Burnham & Anderson). ``weight``: the
+    Akaike/Schwarz weight exp(-delta/2) / sum over candidates, the relative support of the data.
+    """
+
+    rank: int
+    circuit: str
+    criterion: str
+    delta: float
+    weight: float
+    n_parameters: int
+    chi_square: float
+    reduced_chi_square: float
+    aic: float
+    bic: float
+    undetermined: list[str]
+    fit: FitResult
+
+
+def compare(
+    freq_Hz: ArrayLike,
+    z_ohm: ArrayLike,
+    circuits: Sequence[str | Circuit],
+    criterion: Literal["aic", "bic"] = "bic",
+    weighting: Literal["modulus", "unit"] = "modulus",
+) -> list[CircuitComparison]:
+    """Fit each candidate circuit to one spectrum and rank them, best first.
+
+    Every candidate is fitted by :func:`fit` with the same ``weighting`` (so their chi-squares
+    share a scale) and ranked by ``criterion``: "bic" (default; penalises extra parameters
+    more, k ln n against 2k) or "aic". A circuit with undetermined parameters is still ranked,
+    its ``undetermined`` list says which. Reference: K. P. Burnham, D. R. Anderson, Model
+    Selection and Multimodel Inference, 2nd ed. (Springer 2002), ch. 2.
+    """
+    if criterion not in ("aic", "bic"):
+        raise ValueError(f"criterion must be 'aic' or 'bic', got {criterion!r}")
+    if isinstance(circuits, str) or not circuits:
+        raise ValueError("circuits must be a non-empty list of circuit strings")
+    fits = []
+    for candidate in circuits:
+        try:
+            fits.append(fit(freq_Hz, z_ohm, candidate, weighting=weighting))
+        except ValueError as exc:
+            raise ValueError(f"circuit {str(candidate)!r}: {exc}") from exc
+    scores = np.array([getattr(result, criterion) for result in fits])
+    deltas = scores - scores.min()
+    support = np.exp(-0.5 * deltas)
+    weights = support / support.sum()
+    order = np.argsort(scores, kind="stable")
+    return [
+        CircuitComparison(
+            rank=rank + 1,
+            circuit=fits[i].circuit,
+            criterion=criterion,
+            delta=float(deltas[i]),
+            weight=float(weights[i]),
+            n_parameters=fits[i].n_parameters,
+            chi_square=fits[i].chi_square,
+            reduced_chi_square=fits[i].reduced_chi_square,
+            aic=fits[i].aic,
+            bic=fits[i].bic,
+            undetermined=list(fits[i].undetermined),
+            fit=fits[i],
+        )
+        for rank, i in enumerate(order)
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Distribution of relaxation times
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DRTResult(ResultMixin):
+    """Distribution of relaxation times of one spectrum (see :func:`drt`).
+
+    ``tau_s`` (s) and ``gamma_ohm`` (ohm per unit ln tau): Z(w) = R_inf + j w L +
+    integral gamma(ln tau) / (1 + j w tau) d ln tau. ``peaks_tau_s`` (shortest first),
+    ``peaks_gamma_ohm`` and ``peaks_resistance_ohm`` (gamma integrated between the minima on
+    either side: the peak's polarisation resistance). ``regularisation`` is the chosen lambda,
+    ``method`` how it was chosen ("gcv", "lcurve" or "given").
+    """
+
+    tau_s: FloatArray
+    gamma_ohm: FloatArray
+    r_inf_ohm: float
+    inductance_H: float
+    peaks_tau_s: list[float]
+    peaks_gamma_ohm: list[float]
+    peaks_resistance_ohm: list[float]
+    regularisation: float
+    method: str
+    relative_rms_residual: float
+    freq_Hz: FloatArray
+    z_fit_ohm: ComplexArray
+    sorted_input: bool
+
+
+#: Regularisation parameters tried by :func:`drt` (for the scaled, modulus-weighted problem).
+#: They start at 1e-5: below it GCV on a noise-free spectrum of CPE arcs lets gamma ring into
+#: side peaks that are not arcs.
+DRT_LAMBDAS: Final = np.logspace(-5, 1, 25)
+
+
+def drt(
+    freq_Hz: ArrayLike,
+    z_ohm: ArrayLike,
+    regularisation: Literal["gcv", "lcurve"] | float = "gcv",
+    points_per_decade: int = 10,
+    peak_prominence: float = 0.05,
+) -> DRTResult:
+    """Distribution of relaxation times by Tikhonov-regularised non-negative least squares.
+
+    gamma is discretised piecewise-constant on ``points_per_decade`` time constants per decade
+    from a decade above the highest to a decade below the lowest measured frequency; with
+    R_inf >= 0 and L >= 0 it minimises ||W (A x - Z)||^2 + lambda ||D2 gamma||^2 subject to
+    x >= 0, W = 1/|Z| (modulus weighting, each decade of |Z| counts alike) and D2 the second
+    difference (smooth gamma). lambda is chosen among :data:`DRT_LAMBDAS` by generalised
+    cross-validation (``"gcv"``: minimum of n ||r||^2 / (n - tr H)^2, H the influence matrix on
+    the non-zero unknowns) or by the corner of the L-curve (``"lcurve"``: largest curvature of
+    (log ||r||, log ||D2 gamma||)), or given as a number. Peaks: maxima of gamma with a
+    prominence above ``peak_prominence`` times the largest gamma, positioned by a parabola
+    through the three points around each maximum (in ln tau).
+    References: T. H. Wan, M. Saccoccio, C. Chen, F. Ciucci, Electrochim. Acta 184, 483
+    (2015); G. H. Golub, M. Heath, G. Wahba, Technometrics 21, 215 (1979) (GCV);
+    P. C. Hansen, SIAM Rev. 34, 561 (1992) (L-curve).
+    """
+    freq, z, unsorted = _spectrum(freq_Hz, z_ohm)
+    if isinstance(points_per_decade, bool) or not isinstance(points_per_decade, int):
+        raise ValueError(f"points_per_decade must be an integer, got {points_per_decade!r}")
+    if not 2 <= points_per_decade <= 50:
+        raise ValueError(f"points_per_decade must be in [2, 50], got {points_per_decade}")
+    prominence = positive("peak_prominence", peak_prominence)
+    omega = 2 * np.pi * freq
+    lo = math.log10(1.0 / float(omega.max())) - 1.0
+    hi = math.log10(1.0 / float(omega.min())) + 1.0
+    tau = np.logspace(lo, hi, round((hi - lo) * points_per_decade) + 1)
+    step = math.log(float(tau[1] / tau[0]))
+    scale = float(np.median(np.abs(z)))
+    weight = 1.0 / np.abs(z)
+    basis = np.empty((freq.size, tau.size + 2), dtype=np.complex128)
+    basis[:, 0] = 1.0
+    basis[:, 1] = 1j * omega * scale / float(omega.max())  # L in units of scale / omega_max
+    basis[:, 2:] = step / (1.0 + 1j * omega[:, None] * tau[None, :])
+    weighted = basis * (weight * scale)[:, None]
+    a = np.concatenate([weighted.real, weighted.imag])
+    b = np.concatenate([(z * weight).real, (z * weight).imag])
+    second = np.zeros((tau.size - 2, tau.size + 2))
+    for k in range(tau.size - 2):
+        second[k, k + 2 : k + 5] = (1.0, -2.0, 1.0)
+
+    def solve(lam: float) -> tuple[FloatArray, float, float, float]:
+        """x, residual norm^2, seminorm^2 and trace of the influence matrix for lambda."""
+        stacked = np.vstack([a, math.sqrt(lam) * second])
+        target = np.concatenate([b, np.zeros(second.shape[0])])
+        x, _ = nnls(stacked, target, maxiter=50 * stacked.shape[1])
+        residual = float(np.sum((a @ x - b) ** 2))
+        seminorm = float(np.sum((second @ x) ** 2))
+        # tr H = tr(A_s (A_s^T A_s + lambda D_s^T D_s)^-1 A_s^T) on the non-zero unknowns s,
+        # computed as tr((A_s^T A_s + lambda D_s^T D_s)^-1 A_s^T A_s): a small square solve.
+        active = x > 0
+        a_s, d_s = a[:, active], second[:, active]
+        gram = a_s.T @ a_s
+        try:
+            trace = float(np.trace(np.linalg.solve(gram + lam * (d_s.T @ d_s), gram)))
+        except np.linalg.LinAlgError:
+            trace = float(active.sum())
+        return x, residual, seminorm, trace
+
+    method: str = "given"
+    if isinstance(regularisation, str):
+        if regularisation not in ("gcv", "lcurve"):
+            raise ValueError(
+                f"regularisation must be 'gcv', 'lcurve' or a number > 0, got {regularisation!r}"
+            )
+        solutions = [solve(float(lam)) for lam in DRT_LAMBDAS]
+        if regularisation == "gcv":
+            n = b.size
+            scores = [n * res / max(n - trace, 1e-12) ** 2 for _, res, _, trace in solutions]
+            chosen = int(np.argmin(scores))
+        else:
+            chosen = _lcurve_corner(
+                np.array([max(res, 1e-300) for _, res, _, _ in solutions]),
+                np.array([max(semi, 1e-300) for _, _, semi, _ in solutions]),
+            )
+        lam, method = float(DRT_LAMBDAS[chosen]), regularisation
+        x = solutions[chosen][0]
+    else:
+        lam = positive("regularisation", regularisation)
+        x = solve(lam)[0]
+    gamma = x[2:] * scale
+    z_fit = basis @ (x * scale)
+    # Interior maxima only: a rise at either end of the grid is an arc the window barely sees.
+    peaks, _ = find_peaks(gamma, prominence=prominence * max(float(gamma.max()), 1e-300))
+    log_tau = np.log(tau)
+    # Each peak's share of gamma: from the minimum before it to the minimum after it.
+    bounds = [0] + [
+        int(p + np.argmin(gamma[p : q + 1])) for p, q in itertools.pairwise(peaks)
+    ] + [tau.size]  # fmt: skip
+    peak_tau, peak_gamma, peak_r = [], [], []
+    for number, k in enumerate(int(k) for k in peaks):
+        position = float(log_tau[k])
+        if 0 < k < tau.size - 1:
+            left, mid, right = gamma[k - 1], gamma[k], gamma[k + 1]
+            curvature = left - 2 * mid + right
+            if curvature < 0:
+                position += 0.5 * step * float(left - right) / float(curvature)
+        peak_tau.append(math.exp(position))
+        peak_gamma.append(float(gamma[k]))
+        peak_r.append(float(gamma[bounds[number] : bounds[number + 1]].sum() * step))
+    return DRTResult(
+        tau_s=tau,
+        gamma_ohm=gamma,
+        r_inf_ohm=float(x[0] * scale),
+        inductance_H=float(x[1] * scale / float(omega.max())),
+        peaks_tau_s=peak_tau,
+        peaks_gamma_ohm=peak_gamma,
+        peaks_resistance_ohm=peak_r,
+        regularisation=lam,
+        method=method,
+        relative_rms_residual=float(np.sqrt(np.mean(np.abs(z_fit - z) ** 2 / np.abs(z) ** 2))),
+        freq_Hz=freq,
+        z_fit_ohm=z_fit,
+        sorted_input=unsorted,
+    )
+
+
+def _lcurve_corner(residual: FloatArray, seminorm: FloatArray) -> int:
+    """Index of the largest curvature of the L-curve (log residual, log seminorm)."""
+    x, y = 0.5 * np.log(residual), 0.5 * np.log(seminorm)
+    dx, dy = np.gradient(x), np.gradient(y)
+    ddx, ddy = np.gradient(dx), np.gradient(dy)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        curvature = (dx * ddy - dy * ddx) / (dx**2 + dy**2) ** 1.5
+    curvature = np.nan_to_num(curvature, nan=-np.inf)
+    return int(np.argmax(curvature[1:-1]) + 1) if curvature.size > 2 else 0
+
+
+#: A DRT peak holding less than this fraction of the summed peak resistances is not counted as
+#: an arc by :func:`suggest_circuit`: noise and CPE tails make such small side peaks.
+MIN_ARC_RESISTANCE_FRACTION = 0.05
+
+
+def suggest_circuit(freq_Hz: ArrayLike, z_ohm: ArrayLike) -> str:
+    """A circuit for a spectrum whose number of arcs nobody gave: R0 in series with one R||CPE
+    arc per peak of the DRT (:func:`drt`, L-curve), at least one; e.g.
+    ``R0-p(R1,CPE1)-p(R2,CPE2)``. Peaks below :data:`MIN_ARC_RESISTANCE_FRACTION` of the
+    summed peak resistances are not counted."""
+    resistances = drt(freq_Hz, z_ohm, regularisation="lcurve").peaks_resistance_ohm
+    total = sum(resistances)
+    n_arcs = max(sum(1 for r in resistances if r >= MIN_ARC_RESISTANCE_FRACTION * total), 1)
+    return "-".join(["R0"] + [f"p(R{k},CPE{k})" for k in range(1, n_arcs + 1)])

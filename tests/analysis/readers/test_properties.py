@@ -6,12 +6,24 @@ import random
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analysis import readers
 from analysis.readers import ReadError
 from tests.shared_data import require_shared_data
+
+VENDOR_HEADS = (
+    b"EXPLAIN\nTAG\tEISPOT\n",
+    b"EXPLAIN\nTAG\tEISPOT\nZCURVE\tTABLE\n\tPt\tFreq\tZreal\tZimag\n\t#\tHz\tohm\tohm\n",
+    b"ZPLOT2 ASCII\n",
+    b"ZPLOT2 ASCII\n  Freq(Hz)\tAmpl\tBias\tTime(Sec)\tZ'(a)\tZ''(b)\nEnd Comments\n",
+    b'"Z60W Data File: Version 1.1"\n2\n"  Freq (Hz)    Z\'(a)    Z\'\'(b)"\n',
+    b"Feb. 20, 2020\nA.C. Impedance\n",
+    b"<Application>\n",
+    b"<Application>\n</Application>\n<Segment1>\nDefinition=Frequency(Hz), Z Real, Z Imag\n",
+)
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -83,6 +95,39 @@ def test_truncated_mpt_at_every_kind_of_offset() -> None:
 def test_truncated_csv() -> None:
     _truncations("eis.mpt", ("eis", "exampleDataBioLogic.mpt"))
     _truncations("eis.csv", ("eis", "exampleData.csv"), mapping="eis3")
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["exampleDataGamry.DTA", "exampleDataZPlot.z", "exampleDataAutolab.txt",
+     "exampleDataCHInstruments.txt", "exampleDataVersaStudio.par"],
+)  # fmt: skip
+def test_truncated_vendor_exports(name: str) -> None:
+    _truncations(name, ("eis", name))
+
+
+@FAST
+@given(st.binary(max_size=512), st.sampled_from(VENDOR_HEADS))
+def test_random_bytes_after_vendor_headers(tail: bytes, head: bytes) -> None:
+    _read_or_error(head + tail, "x")
+
+
+@FAST
+@given(st.data())
+def test_shuffled_vendor_header_lines(data: st.DataObject) -> None:
+    name, first, last = data.draw(
+        st.sampled_from(
+            [("exampleDataGamry.DTA", 2, 20), ("exampleDataZPlot.z", 1, 40),
+             ("exampleDataCHInstruments.txt", 2, 14), ("exampleDataVersaStudio.par", 0, 60)]
+        )
+    )  # fmt: skip
+    path = require_shared_data("eis", name)
+    lines = path.read_bytes().splitlines(keepends=True)
+    order = data.draw(st.permutations(list(range(first, last))))
+    shuffled = b"".join(lines[:first] + [lines[i] for i in order] + lines[last:])
+    part = _read_or_error(shuffled, name)
+    if part is not None:
+        pd.testing.assert_frame_equal(part.data, readers.read(path).data)
 
 
 @FAST
