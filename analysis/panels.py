@@ -8,6 +8,7 @@ from django.db.models import Q
 from django.http import HttpRequest
 
 from analysis.models import AnalysisRun, Flag, Measurement, ResultRevision, ResultValue
+from analysis.plots import record_plots
 from analysis.registry import analysis_for, registry
 from lims.models import Record
 from lims.selectors import Panel
@@ -44,6 +45,9 @@ def record_panels(request: HttpRequest, record: Record) -> list[Panel]:
                 },
             )
         )
+    plots = record_plots(record)
+    if plots:
+        panels.append(Panel("analysis/panels/plots.html", {"plots": plots}))
     if isinstance(record, Measurement):
         panels.append(_measurement_panel(request, record))
     else:

@@ -35,6 +35,10 @@ def test_measurement_page_shows_results_and_parameters(
     assert "r_interface_ohm" in page and "asr_interface_ohm_cm2" in page and "Ω·cm²" in page
     assert "from the records" not in page and ">record<" in page  # parameter sources
     assert "Re-run" not in page  # operators cannot
+    revision = ResultRevision.objects.get(measurement=spectrum, is_current=True)
+    plot = f"/api/revisions/{revision.pk}/plots/nyquist.svg"
+    assert f'src="{plot}"' in page
+    assert client.get(plot)["Content-Type"].startswith("image/svg+xml")
 
 
 def test_scientist_reruns_from_the_page(
