@@ -39,7 +39,7 @@ class Chain:
     pieces: list[ElectrodePiece]
     cell: Cell
     measurement: Measurement
-    density: Measurement
+    xrd: Measurement
 
 
 _counter = iter(range(1, 10**6))
@@ -103,13 +103,15 @@ def build_chain(*, user: Any) -> Chain:
     measurement = measurement_create(
         user=user, subject=cell, measurement_type="eis", temperature_C=25
     )
-    # An Archimedes density far below the geometric one: its run (executed here at once; the
-    # app runs it after the commit) leaves a run, a revision and a flag on the pellet, so every
-    # analysis model has a row.
-    density = measurement_create(
-        user=user, subject=pellet, measurement_type="density", conditions={"density_g_cm3": 4.0}
+    # The batch's XRD: a tetragonal phase. Its run (executed here at once; the app runs it after
+    # the commit) leaves a run, a revision and a flag, so every analysis model has a row.
+    xrd = measurement_create(
+        user=user,
+        subject=batch,
+        measurement_type="xrd",
+        conditions={"phase": "tetragonal", "lattice_parameter_A": 12.97},
     )
-    analysis_run_execute(run_id=density.runs.get().pk)
+    analysis_run_execute(run_id=xrd.runs.get().pk)
     column_mapping_template_create(
         user=user, name=f"Cycler {n}", instrument=glovebox, mapping={"columns": {"t (h)": "time_s"}}
     )
@@ -125,5 +127,5 @@ def build_chain(*, user: Any) -> Chain:
         pieces,
         cell,
         measurement,
-        density,
+        xrd,
     )

@@ -171,7 +171,7 @@ def test_trace_api_narrows_to_kinds_and_counts_everything(api: Any, lab: Any) ->
         lab.lots["La2O3"].code,
         lab.cell.code,
         lab.measurement.code,
-        lab.density.code,
+        lab.xrd.code,
     }
     assert narrow["edges"] == [
         {"parent": lab.cell.code, "child": lab.measurement.code, "role": "measurement"}

@@ -70,7 +70,7 @@ def test_forward_trace_csv_lists_every_node(client: Any, users: Any, lab: Any) -
         *(s.code for s in lab.separators),
         lab.cell.code,
         lab.measurement.code,
-        lab.density.code,
+        lab.xrd.code,
     }
 
 
@@ -112,7 +112,7 @@ def test_impact_report_counts_match_the_records(
     # Measurements on an affected cell, or on what the cells were made from downstream of root.
     upstream = Q(subject__code__in=cells)
     if root != "reading":
-        upstream |= Q(subject__as_pellet__batch=lab.batch)
+        upstream |= Q(subject__as_pellet__batch=lab.batch) | Q(subject=lab.batch)
     else:
         upstream |= Q(subject__as_metalfoil__passes__glovebox_reading=record)
     measurements = set(Measurement.objects.filter(upstream).values_list("code", flat=True))
