@@ -20,7 +20,7 @@ from django.contrib.contenttypes.models import ContentType
 
 OPERATOR, SCIENTIST, AUDITOR, ADMIN = "operator", "scientist", "auditor", "admin"
 ROLES = (OPERATOR, SCIENTIST, AUDITOR, ADMIN)
-SYSTEM_MODELS = {"lims.historyentry", "lims.link", "lims.codesequence"}
+SYSTEM_MODELS = {"lims.historyentry", "lims.link", "lims.codesequence", "lims.idempotencykey"}
 
 
 def _perm(model: Any, action: str) -> Permission:

@@ -7,9 +7,13 @@ from typing import Any, ClassVar
 
 from django.contrib.auth import get_user_model
 from django.db.models import Model
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.validators import UniqueValidator
 
+from lims.idempotency import KEY_HEADER, IdempotencyError, idempotency_run, request_fingerprint
 from lims.models import CODE_MAX_LENGTH, Record
 from lims.services import record_delete, record_update
 
@@ -70,6 +74,43 @@ class ServiceViewSet(viewsets.ModelViewSet):
 
     #: The service that creates a row; set it with ``staticmethod(...)``.
     create_service: ClassVar[Callable[..., Model]]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                KEY_HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                description=(
+                    "A unique key (a UUID) sent with every attempt of one create: the row is "
+                    "stored once and a repeat gets the first response. The same key with "
+                    "another body answers 422; while the first attempt runs, 409."
+                ),
+            )
+        ]
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        key = request.headers.get(KEY_HEADER)
+        if key is None:
+            return super().create(request, *args, **kwargs)
+
+        def work() -> tuple[int, Any]:
+            response = super(ServiceViewSet, self).create(request, *args, **kwargs)
+            return response.status_code, response.data
+
+        fingerprint = request_fingerprint(
+            method=request.method or "", path=request.path, body=request.body
+        )
+        try:
+            outcome = idempotency_run(
+                user=request.user, key=key, fingerprint=fingerprint, work=work
+            )
+        except IdempotencyError as exc:
+            return Response({"detail": exc.message}, status=exc.status)
+        headers = self.get_success_headers(outcome.body) if outcome.status == 201 else {}
+        if outcome.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(outcome.body, status=outcome.status, headers=headers)
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         serializer.instance = self.create_service(
