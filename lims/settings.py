@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     *LIMS_APPS,
+    "glovebox",
     "demo",
 ]
 

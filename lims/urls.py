@@ -12,4 +12,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("lims.api.urls")),
     path("api/auth/", include("rest_framework.urls")),
+    path("bench/", include("glovebox.urls")),
 ]

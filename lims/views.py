@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from lims.models import Record
+from lims.qr import qr_svg
 from lims.roles import user_roles
 from lims.selectors import record_page
 
@@ -23,4 +24,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def record_detail(request: HttpRequest, code: str) -> HttpResponse:
-    return render(request, "lims/record_detail.html", {"page": record_page(code=code)})
+    page = record_page(code=code)
+    return render(
+        request, "lims/record_detail.html", {"page": page, "qr_svg": qr_svg(page.record.code)}
+    )
