@@ -423,7 +423,12 @@ def melt_quench(request: HttpRequest, code: str) -> HttpResponse:
         context = {"record": cell, "qr_svg": qr_svg(cell.code), "protocol": protocol}
         context |= cell_context(cell)
         if protocol:
-            context["ranges"] = {k: v for k, v in protocol.parameters.items()}
+            context["ranges"] = protocol.parameters
+            setpoint = dict(protocol.parameters.get("setpoint_C") or {})
+            for end, label in (("min", "lo_label"), ("max", "hi_label")):
+                if setpoint.get(end) is not None:
+                    setpoint[label] = f"the protocol's {setpoint[end]} °C"
+            context["setpoint"] = setpoint
         return _page(request, "melt_quench.html", context)
     if refused := _refused(request, "cells.add_assemblystep"):
         return refused
