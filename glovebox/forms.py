@@ -16,17 +16,23 @@ class DecimalInput(forms.NumberInput):
         super().__init__({"inputmode": "decimal", "autocomplete": "off", **(attrs or {})})
 
 
+def in_sentence(label: str) -> str:
+    """A field's label inside a sentence: "Actual mass" → "actual mass", but "O2" stays."""
+    return label[:1].lower() + label[1:] if label[1:2].islower() else label
+
+
 def measured(label: str, *, allow_zero: bool = False, **kwargs: Any) -> forms.FloatField:
     """A required measured value: a number, positive (or zero when ``allow_zero``)."""
     bound = "zero or more" if allow_zero else "more than 0"
+    name = in_sentence(label)
     return forms.FloatField(
         label=label,
         widget=DecimalInput(),
         min_value=0 if allow_zero else None,
         error_messages={
-            "required": f"Enter the {label.lower()}.",
-            "invalid": f"The {label.lower()} must be a number, like 98.5.",
-            "min_value": f"The {label.lower()} must be {bound}.",
+            "required": f"Enter the {name}.",
+            "invalid": f"The {name} must be a number, like 98.5.",
+            "min_value": f"The {name} must be {bound}.",
         },
         **kwargs,
     )

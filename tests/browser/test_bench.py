@@ -145,6 +145,9 @@ def test_bad_input_is_explained_next_to_the_field_and_nothing_is_sent(bench: Any
         page.get_by_role("button", name="+1 pass").tap()
         assert message in page.locator("#thickness_after_um-error").inner_text()
     assert thickness.get_attribute("aria-invalid") == "true"
+    assert page.locator("#thickness_after_um-error").inner_text() == (
+        "The thickness after the pass must be a number, like 98.5."
+    )
     shot(page, "foil-bad-thickness")
     thickness.fill("130")  # 30 % above the target: a warning, not a refusal
     flag = page.locator("#thickness_after_um-flag").inner_text()

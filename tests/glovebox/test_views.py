@@ -198,7 +198,7 @@ def test_undo_takes_back_the_last_pass_and_keeps_it_in_the_history(
 def test_a_glovebox_reading_and_its_warnings(operator: Client, lab: Any) -> None:
     url = f"/bench/r/{lab.glovebox.code}/readings/"
     bad = send(operator, url, {"o2_ppm": "low", "h2o_ppm": "0.05"})
-    assert bad.json()["errors"] == {"o2_ppm": ["The o2 must be a number, like 98.5."]}
+    assert bad.json()["errors"] == {"o2_ppm": ["The O2 must be a number, like 98.5."]}
 
     high = send(operator, url, {"o2_ppm": "0.4", "h2o_ppm": "0.05"})
     assert high.status_code == 201

@@ -134,7 +134,9 @@
   }
   function labelOf(input) {
     const label = input.id && document.querySelector(`label[for="${input.id}"]`);
-    return label ? label.textContent.trim() : input.name;
+    const text = label ? label.textContent.trim() : input.name;
+    // Inside a sentence: "Thickness after the pass" → "thickness …", but "O2" stays.
+    return /^.[a-z]/.test(text) ? text[0].toLowerCase() + text.slice(1) : text;
   }
   // Refuses what cannot be stored, flags (without refusing) what is outside the protocol.
   function check(form, input) {
