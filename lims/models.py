@@ -395,3 +395,33 @@ class StoredFile(models.Model):
 
     def natural_key(self) -> tuple[Any, ...]:
         return (self.sha256,)
+
+
+class IdempotencyKey(models.Model):
+    """One client-chosen ``Idempotency-Key`` of one user, and the first response it got.
+
+    A create sent twice (a retry after a lost response, a tablet's outbox replayed) is stored
+    once: the row is claimed before the work starts (``response_status`` empty: in flight) and
+    completed in the same transaction as the work, so a key never says "done" for a change that
+    rolled back. See ``lims.idempotency``.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64, help_text="SHA-256 of method, path and body")
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "key"],
+                name="idempotencykey_unique_user_key",
+                violation_error_message="This idempotency key is already used.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.response_status or 'in flight'})"

@@ -1,7 +1,9 @@
 """The lab's roles as Django groups, with model permissions derived from the models themselves.
 
 - operator: reads everything; logs process steps, passes, readings and measurements
-  (models with ``operator_logs = True``).
+  (models with ``operator_logs = True``), and cuts electrodes and assembles cells
+  (``OPERATOR_MAKES``): at the glovebox it is the operators who build the cells. Editing,
+  deleting and moving a cell to another status stay with scientists.
 - scientist: creates, edits and deletes every lab record.
 - auditor: reads and exports everything, changes nothing.
 - admin: everything, including users.
@@ -20,7 +22,8 @@ from django.contrib.contenttypes.models import ContentType
 
 OPERATOR, SCIENTIST, AUDITOR, ADMIN = "operator", "scientist", "auditor", "admin"
 ROLES = (OPERATOR, SCIENTIST, AUDITOR, ADMIN)
-SYSTEM_MODELS = {"lims.historyentry", "lims.link", "lims.codesequence"}
+OPERATOR_MAKES = {"processing.electrodepiece", "cells.cell"}
+SYSTEM_MODELS = {"lims.historyentry", "lims.link", "lims.codesequence", "lims.idempotencykey"}
 
 
 def _perm(model: Any, action: str) -> Permission:
@@ -46,7 +49,7 @@ def role_permissions() -> dict[str, set[Permission]]:
             writes = {action: _perm(model, action) for action in ("add", "change", "delete")}
             grants[SCIENTIST].update(writes.values())
             grants[ADMIN].update(writes.values())
-            if getattr(model, "operator_logs", False):
+            if getattr(model, "operator_logs", False) or model._meta.label_lower in OPERATOR_MAKES:
                 grants[OPERATOR].add(writes["add"])
     for model_name in ("user", "group"):
         model = apps.get_model("auth", model_name)

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "django_tasks_db",
     *LIMS_APPS,
     "reports",
+    "glovebox",
     "demo",
 ]
 

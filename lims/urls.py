@@ -22,4 +22,5 @@ urlpatterns = [
     path("", include("cells.urls")),
     path("", include("analysis.urls")),
     path("", include("reports.urls")),
+    path("bench/", include("glovebox.urls")),
 ]

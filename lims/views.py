@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 
 from lims.exports import EXPORT_FORMATS, export_response
 from lims.models import Record
+from lims.qr import qr_svg
 from lims.roles import user_roles
 from lims.selectors import record_page
 from lims.tables import Column, Table, display
@@ -28,8 +29,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def record_detail(request: HttpRequest, code: str) -> HttpResponse:
+    page = record_page(code=code, request=request)
     return render(
-        request, "lims/record_detail.html", {"page": record_page(code=code, request=request)}
+        request, "lims/record_detail.html", {"page": page, "qr_svg": qr_svg(page.record.code)}
     )
 
 

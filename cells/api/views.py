@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -26,6 +27,8 @@ class CellViewSet(RecordViewSet):
     @action(detail=True, methods=["post"])
     def status(self, request: Request, code: str) -> Response:
         """Move the cell to another status (assembled, on test, failed, retired)."""
+        if not request.user.has_perm("cells.change_cell"):  # a POST, but an edit, not a create
+            raise PermissionDenied("Changing a cell's status needs the scientist role.")
         expected_version = if_match_version(request)
         cell = self.get_object()
         payload = CellStatusSerializer(data=request.data)

@@ -19,6 +19,7 @@ from rest_framework.validators import UniqueValidator
 
 from lims.api.exports import ExportListMixin
 from lims.history import history_version
+from lims.idempotency import KEY_HEADER, IdempotencyError, idempotency_run, request_fingerprint
 from lims.models import CODE_MAX_LENGTH, Record
 from lims.services import check_version, record_delete, record_update
 
@@ -155,6 +156,43 @@ class ServiceViewSet(ExportListMixin, ETagMixin, viewsets.ModelViewSet):
             # Answer a stale version before validating the body; the service checks it again
             # under the row lock, which is what makes it safe.
             check_version(self.get_object(), self.expected_version)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                KEY_HEADER,
+                str,
+                OpenApiParameter.HEADER,
+                description=(
+                    "A unique key (a UUID) sent with every attempt of one create: the row is "
+                    "stored once and a repeat gets the first response. The same key with "
+                    "another body answers 422; while the first attempt runs, 409."
+                ),
+            )
+        ]
+    )
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        key = request.headers.get(KEY_HEADER)
+        if key is None:
+            return super().create(request, *args, **kwargs)
+
+        def work() -> tuple[int, Any]:
+            response = super(ServiceViewSet, self).create(request, *args, **kwargs)
+            return response.status_code, response.data
+
+        fingerprint = request_fingerprint(
+            method=request.method or "", path=request.path, body=request.body
+        )
+        try:
+            outcome = idempotency_run(
+                user=request.user, key=key, fingerprint=fingerprint, work=work
+            )
+        except IdempotencyError as exc:
+            return Response({"detail": exc.message}, status=exc.status)
+        headers = self.get_success_headers(outcome.body) if outcome.status == 201 else {}
+        if outcome.replayed:
+            headers["Idempotent-Replayed"] = "true"
+        return Response(outcome.body, status=outcome.status, headers=headers)
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         serializer.instance = self._versioned = self.create_service(

@@ -81,6 +81,19 @@ def test_auditor_changes_nothing_through_the_admin(client: Any, users: Any, lab:
     lab.cell.refresh_from_db()
 
 
+def test_operators_cut_electrodes_and_assemble_cells(api: Any, lab: Any) -> None:
+    client = api("operator")
+    pieces = [
+        client.post("/api/electrodes/", {"foil": lab.foil.code}).json()["code"] for _ in range(2)
+    ]
+    built = client.post(
+        "/api/cells/",
+        {"separator": lab.separators[1].code, "electrode_1": pieces[0], "electrode_2": pieces[1]},
+    )
+    assert built.status_code == 201, built.json()
+    assert client.delete(f"/api/cells/{built.json()['code']}/").status_code == 403
+
+
 def test_operator_may_log_but_not_create_batches_in_the_admin(client: Any, users: Any) -> None:
     client.force_login(users["operator"])
     assert client.get("/admin/processing/foldpass/add/").status_code == 200

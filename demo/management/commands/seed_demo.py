@@ -25,12 +25,15 @@ from analysis.science.composition import precursor_masses
 from analysis.services import measurement_create
 from cells import services as cells
 from demo import synthetic
+from glovebox.services import bench_pin_set
 from lims.roles import ADMIN, OPERATOR, ROLES, SCIENTIST, ensure_roles
 from processing import services as proc
 from processing.models import SynthesisBatch
 from processing.protocols import DEFAULT_PROTOCOLS
 
 DEMO_PASSWORD = "lina-demo"
+#: PINs for switching user on a registered glovebox tablet (``/bench/switch/``).
+DEMO_PINS = {OPERATOR: "2468", SCIENTIST: "1357"}
 DEMO_NOTE = "Demo data (seed_demo)"
 FORMULA = "Li6.45Al0.05La3Zr1.6Ta0.4O12"
 
@@ -57,6 +60,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         ensure_roles()
         users = demo_users()
+        for role, pin in DEMO_PINS.items():
+            bench_pin_set(user=users[role], pin=pin)
         if SynthesisBatch.objects.filter(notes=DEMO_NOTE).exists():
             self.stdout.write("Demo records already present; users refreshed.")
         else:
@@ -66,7 +71,9 @@ class Command(BaseCommand):
         self.stdout.write(
             "Log in at http://127.0.0.1:8000/ as one of "
             + ", ".join(ROLES)
-            + f" with the password '{DEMO_PASSWORD}'."
+            + f" with the password '{DEMO_PASSWORD}'. Tablet PINs (/bench/switch/): "
+            + ", ".join(f"{role} {pin}" for role, pin in DEMO_PINS.items())
+            + "."
         )
 
 
@@ -293,6 +300,18 @@ def build_demo(users: dict[str, Any]) -> None:
             calender=eq["calender"],
             glovebox_reading=readings[0],
         )
+    # A foil being folded now: the glovebox tablet's fold-pass page starts from here.
+    proc.foil_create(
+        user=op,
+        foil_type="lina",
+        li_lot=lots["Li"],
+        na_lot=lots["Na"],
+        target_na_mol_percent=3.0,
+        target_thickness_um=100,
+        protocol=protocols["fold"],
+        glovebox=eq["glovebox"],
+        notes="Being folded at the glovebox",
+    )
     pure_li = proc.foil_create(
         user=op,
         foil_type="li_rolled",
