@@ -42,6 +42,9 @@ ATMOSPHERE_DEFAULTS = {
 #: The ASR-rise factor when no EIS run of the cell says otherwise.
 ASR_RISE_FACTOR = 2.0
 
+#: Who may acknowledge a flag: scientists and admins (lims/roles.py).
+ACKNOWLEDGE_PERMISSION = "analysis.change_flag"
+
 RECORD_CHECK_KINDS = (Flag.Kind.PASSES_SHORT, Flag.Kind.ATMOSPHERE)
 
 

@@ -7,14 +7,13 @@ from typing import Any
 from django.db.models import Q
 from django.http import HttpRequest
 
+from analysis.flagging import ACKNOWLEDGE_PERMISSION
 from analysis.models import AnalysisRun, Flag, Measurement, ResultRevision, ResultValue
 from analysis.plots import record_plots
 from analysis.registry import analysis_for, registry
+from analysis.runs import RERUN_PERMISSION
 from lims.models import Record
 from lims.selectors import Panel
-
-RERUN_PERMISSION = "analysis.add_analysisrun"
-ACKNOWLEDGE_PERMISSION = "analysis.change_flag"
 
 
 def _rows(values: list[ResultValue]) -> list[dict[str, Any]]:

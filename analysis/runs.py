@@ -29,6 +29,9 @@ from lims.services import acting_user, record_save_new
 
 logger = logging.getLogger(__name__)
 
+#: Who may re-run an analysis with other parameters: scientists and admins (lims/roles.py).
+RERUN_PERMISSION = "analysis.add_analysisrun"
+
 
 def resolve_parameters(
     analysis: Analysis, measurement: Measurement, overrides: dict[str, Any] | None = None

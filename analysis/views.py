@@ -15,9 +15,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
-from analysis.flagging import flag_acknowledge
+from analysis.flagging import ACKNOWLEDGE_PERMISSION, flag_acknowledge
 from analysis.models import Flag, Measurement
-from analysis.runs import analysis_request
+from analysis.runs import RERUN_PERMISSION, analysis_request
 
 
 def _form_value(text: str) -> Any:
@@ -28,7 +28,7 @@ def _form_value(text: str) -> Any:
 
 
 @require_POST
-@permission_required("analysis.add_analysisrun", raise_exception=True)
+@permission_required(RERUN_PERMISSION, raise_exception=True)
 def rerun(request: HttpRequest, code: str) -> HttpResponse:
     measurement = get_object_or_404(Measurement, code=code)
     given = {key: str(request.POST.get(key, "")).strip() for key in request.POST}
@@ -47,7 +47,7 @@ def rerun(request: HttpRequest, code: str) -> HttpResponse:
 
 
 @require_POST
-@permission_required("analysis.change_flag", raise_exception=True)
+@permission_required(ACKNOWLEDGE_PERMISSION, raise_exception=True)
 def acknowledge(request: HttpRequest, pk: int) -> HttpResponse:
     flag = get_object_or_404(Flag.objects.select_related("record"), pk=pk)
     try:

@@ -27,7 +27,7 @@ from analysis.api.serializers import (
     ResultValueSerializer,
     UploadSerializer,
 )
-from analysis.flagging import flag_acknowledge
+from analysis.flagging import ACKNOWLEDGE_PERMISSION, flag_acknowledge
 from analysis.models import (
     AnalysisRun,
     ColumnMappingTemplate,
@@ -37,10 +37,8 @@ from analysis.models import (
     ResultValue,
 )
 from analysis.registry import registry
-from analysis.runs import analysis_request
+from analysis.runs import RERUN_PERMISSION, analysis_request
 from lims.api.base import RecordViewSet, ServiceViewSet
-
-RERUN_PERMISSION = "analysis.add_analysisrun"
 
 
 class MeasurementViewSet(RecordViewSet):
@@ -155,7 +153,7 @@ class FlagViewSet(viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=AcknowledgeSerializer, responses={200: FlagSerializer})
     @action(detail=True, methods=["post"])
     def acknowledge(self, request: Request, pk: str) -> Response:
-        if not request.user.has_perm("analysis.change_flag"):
+        if not request.user.has_perm(ACKNOWLEDGE_PERMISSION):
             raise PermissionDenied("Only scientists acknowledge flags.")
         flag = self.get_object()
         payload = AcknowledgeSerializer(data=request.data)

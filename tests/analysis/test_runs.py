@@ -284,3 +284,16 @@ def test_ccd_lower_bound_is_flagged_and_a_constant_current_file_is_not_a_ccd_tes
         )
     failed = AnalysisRun.objects.get(measurement=other)
     assert failed.status == "failed" and "is this a CCD test?" in failed.error, failed.error
+
+
+def test_a_scattered_real_spectrum_is_fitted_and_flagged_not_crashed() -> None:
+    # peis.mpr once ended in a ZeroDivisionError (an arc's time constant fitted to zero)
+    from analysis.readers import read
+    from analysis.registry import analysis_for
+
+    analysis = analysis_for("eis")
+    assert analysis is not None
+    dataset = read(require_shared_data("eclab", "peis.mpr"))
+    outcome = analysis.function(dataset, analysis.defaults())
+    assert {f.kind for f in outcome.flags} == {"kk_failed", "not_identifiable"}
+    assert outcome.summary["n_points"] == 32
