@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import Q
 from django.http import HttpRequest
 
 from analysis.flagging import ACKNOWLEDGE_PERMISSION
 from analysis.models import AnalysisRun, Flag, Measurement, ResultRevision, ResultValue
 from analysis.plots import record_plots
-from analysis.registry import analysis_for, registry
+from analysis.registry import analysis_for
 from analysis.runs import RERUN_PERMISSION
+from analysis.selectors import current_results, result_rows
 from lims.models import Record
 from lims.selectors import Panel
-
-
-def _rows(values: list[ResultValue]) -> list[dict[str, Any]]:
-    analyses = registry()
-    rows = []
-    for v in values:
-        analysis = analyses.get(v.measurement.measurement_type)
-        rows.append({"value": v, "unit": analysis.unit(v.name) if analysis else ""})
-    return rows
 
 
 def record_panels(request: HttpRequest, record: Record) -> list[Panel]:
@@ -50,13 +40,9 @@ def record_panels(request: HttpRequest, record: Record) -> list[Panel]:
     if isinstance(record, Measurement):
         panels.append(_measurement_panel(request, record))
     else:
-        values = list(
-            ResultValue.objects.filter(subject=record, is_current=True)
-            .select_related("measurement")
-            .order_by("-measurement__measured_at", "measurement__code", "name")[:300]
-        )
-        if values:
-            panels.append(Panel("analysis/panels/subject_results.html", {"rows": _rows(values)}))
+        rows = current_results(record)
+        if rows:
+            panels.append(Panel("analysis/panels/subject_results.html", {"rows": rows}))
     return panels
 
 
@@ -99,7 +85,7 @@ def _measurement_panel(request: HttpRequest, measurement: Measurement) -> Panel:
             "in_progress": latest is not None and latest.status in {"queued", "running"},
             "revisions": revisions,
             "current": current,
-            "rows": _rows(values),
+            "rows": result_rows(values),
             "params": params,
             "can_rerun": analysis is not None and request.user.has_perm(RERUN_PERMISSION),
         },

@@ -5,12 +5,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Any
 
 from django.db.models import Count, F, Prefetch
 
-from analysis.models import Measurement
+from analysis.models import Flag, Measurement
 from analysis.science.density import DensitySummary, summarize
+from analysis.selectors import ResultRow, current_results
 from cells.models import AssemblyStep, Cell
 from lims.models import Record
 from lims.state import lineage_state_hash, record_revision
@@ -87,6 +89,8 @@ class CellSheet:
     revision: int
     state_hash: str
     signatures: list[tuple[Signature, bool]]
+    results: list[tuple[Measurement, list[ResultRow]]]
+    flags: list[Flag]
 
 
 def _signatures(record: Record, state_hash: str) -> list[tuple[Signature, bool]]:
@@ -141,6 +145,14 @@ def cell_sheet(*, cell: Cell) -> CellSheet:
         revision=record_revision(cell),
         state_hash=state_hash,
         signatures=_signatures(cell, state_hash),
+        # one line per measurement, in time order, so the sheet stays on two pages
+        results=[
+            (measurement, list(rows))
+            for measurement, rows in groupby(
+                reversed(current_results(cell)), key=lambda row: row.value.measurement
+            )
+        ],
+        flags=list(Flag.objects.filter(record=cell, cleared_at__isnull=True)),
     )
 
 

@@ -21,8 +21,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def demo(roles: None) -> None:
-    call_command("seed_demo", verbosity=0)
+def demo(roles: None, django_capture_on_commit_callbacks: Any) -> None:
+    with django_capture_on_commit_callbacks(execute=True):  # the demo's analyses run
+        call_command("seed_demo", verbosity=0)
 
 
 def _pdf(client: Any, url: str) -> bytes:
@@ -62,6 +63,10 @@ def test_cell_build_sheet_from_the_demo_lab(client: Any, demo: None) -> None:
         "within target",
         "Printed",
         "by scientist",
+        "Results (current revisions)",
+        "asr_interface_ohm_cm2",
+        "ccd_mA_cm2",
+        "Ω·cm²",
     ):
         assert expected in text, expected
     assert lineage_state_hash(cell) in text
