@@ -101,8 +101,12 @@ class Analysis:
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params}
 
+    def quantity(self, name: str) -> Quantity | None:
+        return next((q for q in self.quantities if q.name == name), None)
+
     def unit(self, quantity: str) -> str:
-        return next((q.unit for q in self.quantities if q.name == quantity), "")
+        found = self.quantity(quantity)
+        return found.unit if found else ""
 
 
 _REGISTRY: dict[str, Analysis] = {}

@@ -13,15 +13,21 @@ from lims.models import Record
 class ResultRow:
     value: ResultValue
     unit: str
+    label: str
 
 
 def result_rows(values: list[ResultValue]) -> list[ResultRow]:
-    """Values with the display unit their analysis declares (the name carries it too)."""
+    """Values with the label and display unit their analysis declares (the name carries the unit too)."""
     analyses = registry()
     rows = []
     for v in values:
         analysis = analyses.get(v.measurement.measurement_type)
-        rows.append(ResultRow(v, analysis.unit(v.name) if analysis else ""))
+        quantity = analysis.quantity(v.name) if analysis else None
+        rows.append(
+            ResultRow(
+                v, quantity.unit if quantity else "", quantity.description if quantity else ""
+            )
+        )
     return rows
 
 

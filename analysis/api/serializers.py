@@ -13,7 +13,7 @@ from analysis.models import (
     ResultRevision,
     ResultValue,
 )
-from analysis.registry import registry
+from analysis.registry import analysis_for
 from lims.api.base import RecordSerializer, code_field, user_field
 from lims.api.serializers import StoredFileSerializer
 from lims.models import Record
@@ -85,7 +85,7 @@ class ResultValueSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_unit(self, value: ResultValue) -> str:
-        analysis = registry().get(value.measurement.measurement_type)
+        analysis = analysis_for(value.measurement.measurement_type)  # no copy of the registry
         return analysis.unit(value.name) if analysis else ""
 
 
