@@ -181,13 +181,10 @@ def _read(run: AnalysisRun, analysis: Analysis) -> Any:
 
 
 def _message(analysis: Analysis | None, exc: Exception) -> str:
-    from analysis.readers import ReadError
-
     title = analysis.title if analysis else "Analysis"
     if isinstance(exc, AnalysisError):
         return str(exc)
-    if isinstance(exc, ReadError):
-        return f"{title}: {exc}"
+    # a reader's ReadError is a ValueError: it names the file and the line already
     if isinstance(exc, ValueError | ValidationError):
         return f"{title}: {exc}"
     logger.exception("analysis %s failed unexpectedly", title)
