@@ -58,7 +58,7 @@ def flags_for_revision(
     measurement = revision.measurement
     return [
         _raise(
-            record_id=measurement.subject_id,
+            record=measurement.subject,
             revision=revision,
             spec=FlagSpec(
                 spec.kind, f"{measurement.code}: {spec.message}", spec.threshold, spec.key
@@ -69,9 +69,9 @@ def flags_for_revision(
     ]
 
 
-def _raise(*, record_id: int, revision: ResultRevision | None, spec: FlagSpec, now: Any) -> Flag:
+def _raise(*, record: Record, revision: ResultRevision | None, spec: FlagSpec, now: Any) -> Flag:
     flag = Flag(
-        record_id=record_id,
+        record=record,
         revision=revision,
         kind=spec.kind,
         key=spec.key[:80],
@@ -103,7 +103,7 @@ def _sync(record: Record, kinds: tuple[str, ...], wanted: list[FlagSpec]) -> Non
             _clear(flag, "no longer holds", now)
     for key, spec in wanted_keys.items():
         if key not in existing:
-            _raise(record_id=record.pk, revision=None, spec=spec, now=now)
+            _raise(record=record, revision=None, spec=spec, now=now)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -227,11 +227,11 @@ def record_changed(record_id: int) -> None:
         check_record.enqueue(record_id)
 
 
-def subject_checks(*, subject_id: int) -> None:
+def subject_checks(*, subject: Record) -> None:
     """Checks over all of a subject's results: the interface ASR rise of a cell."""
     series: list[Any] = list(
         ResultValue.objects.filter(
-            subject_id=subject_id,
+            subject=subject,
             name="asr_interface_ohm_cm2",
             is_current=True,
             value__isnull=False,
@@ -253,8 +253,7 @@ def subject_checks(*, subject_id: int) -> None:
                     "asr",
                 )
             )
-    record = Record.objects.get(pk=subject_id)
-    _sync(record, (Flag.Kind.ASR_RISE,), wanted)
+    _sync(subject, (Flag.Kind.ASR_RISE,), wanted)
 
 
 @transaction.atomic

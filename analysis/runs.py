@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from analysis.models import AnalysisRun, Measurement, ResultRevision, ResultValue
 from analysis.registry import Analysis, AnalysisError, Outcome, analysis_for
+from lims.history import snapshot
 from lims.services import acting_user, record_save_new
 
 logger = logging.getLogger(__name__)
@@ -122,12 +123,14 @@ def _claim(run_id: int) -> AnalysisRun | None:
         # of=self: PostgreSQL refuses to lock the nullable side (raw_file) of the outer join.
         run = (
             AnalysisRun.objects.select_for_update(of=("self",), no_key=True)
-            .select_related("measurement__raw_file")
+            .select_related("measurement__raw_file", "requested_by")
             .filter(pk=run_id)
             .first()
         )
         if run is None or run.status != AnalysisRun.Status.QUEUED:
             return None
+        # The row is locked and read just now: its history needs no second read.
+        run._history_before = snapshot(run)  # type: ignore[attr-defined]
         run.status = AnalysisRun.Status.RUNNING
         run.started_at = timezone.now()
         run.worker = f"{socket.gethostname()}:{os.getpid()}"[:120]
@@ -135,10 +138,25 @@ def _claim(run_id: int) -> AnalysisRun | None:
     return run
 
 
+#: When this process last looked for runs lost with their worker (monotonic seconds).
+_recovered_at: float | None = None
+
+
+def _recover_when_due() -> None:
+    """Look for lost runs at most once per ``ANALYSIS_RECOVER_INTERVAL_S`` in each worker
+    process, not before every run: the query and its transaction are per-run overhead, and a
+    lost run only becomes recoverable after ``ANALYSIS_RUN_TIMEOUT_S`` anyway."""
+    global _recovered_at
+    now = time.monotonic()
+    if _recovered_at is None or now - _recovered_at >= settings.ANALYSIS_RECOVER_INTERVAL_S:
+        _recovered_at = now
+        analysis_runs_recover()
+
+
 def analysis_run_execute(*, run_id: int) -> AnalysisRun | None:
     """Run a queued analysis once and store its revision, or its failure. Never raises for a
     bad file: the failure is the run's state."""
-    analysis_runs_recover()
+    _recover_when_due()
     run = _claim(run_id)
     if run is None:
         return None
@@ -156,15 +174,12 @@ def analysis_run_execute(*, run_id: int) -> AnalysisRun | None:
     except Exception as exc:
         _fail(run, _message(analysis, exc), timings)
         return run
-    started = time.perf_counter()
     try:
-        revision_store(run=run, outcome=outcome)
+        revision_store(run=run, outcome=outcome, timings=timings)
     except Exception as exc:
         logger.exception("storing the results of run %s failed", run.pk)
         _fail(run, _message(analysis, exc), timings)
         return run
-    timings["store"] = time.perf_counter() - started
-    AnalysisRun.objects.filter(pk=run.pk).update(timings_s=timings)
     run.refresh_from_db()
     return run
 
@@ -205,14 +220,18 @@ def _fail(run: AnalysisRun, message: str, timings: dict[str, float]) -> None:
 
 
 @transaction.atomic
-def revision_store(*, run: AnalysisRun, outcome: Outcome) -> ResultRevision:
+def revision_store(
+    *, run: AnalysisRun, outcome: Outcome, timings: dict[str, float] | None = None
+) -> ResultRevision:
     """Add the run's results as the measurement's next revision and make it current.
 
     The earlier current revision stays readable; its flags are cleared as superseded, and the
-    new revision's flags are raised. The run is marked done in the same transaction.
+    new revision's flags are raised. The run is marked done in the same transaction, with
+    ``timings`` (seconds per step) and the store's own time up to that point as ``store``.
     """
     from analysis.flagging import flags_for_revision, subject_checks
 
+    started = time.perf_counter()
     measurement = Measurement.objects.select_for_update(no_key=True).get(pk=run.measurement_id)
     now = timezone.now()
     number = (measurement.revisions.aggregate(m=Max("number"))["m"] or 0) + 1
@@ -244,10 +263,13 @@ def revision_store(*, run: AnalysisRun, outcome: Outcome) -> ResultRevision:
         for v in outcome.values
     )
     flags_for_revision(revision=revision, previous=previous, specs=outcome.flags)
+    subject_checks(subject=measurement.subject)
     AnalysisRun.objects.filter(pk=run.pk).update(
-        status=AnalysisRun.Status.DONE, finished_at=now, error=""
+        status=AnalysisRun.Status.DONE,
+        finished_at=now,
+        error="",
+        timings_s={**(timings or {}), "store": time.perf_counter() - started},
     )
-    subject_checks(subject_id=measurement.subject_id)
     return revision
 
 

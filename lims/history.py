@@ -238,9 +238,23 @@ def tracked_update(qs: TrackedQuerySet, values: dict[str, Any]) -> int:
         rows = list(qs.select_for_update(no_key=True))
         before = {row.pk: snapshot(row) for row in rows}
         count = qs._plain().filter(pk__in=list(before)).update(**values)
+        old = {row.pk: row for row in rows}
         for row in qs._plain().filter(pk__in=list(before)):
+            _reuse_related(old[row.pk], row)
             history_log(instance=row, action=HistoryEntry.Action.UPDATE, before=before[row.pk])
         return count
+
+
+def _reuse_related(old: models.Model, new: models.Model) -> None:
+    """Give ``new`` the related rows ``old`` already loaded (for its snapshot and the record
+    its history is filed under) where the key did not change, instead of a query each."""
+    for field in new._meta.concrete_fields:
+        if (
+            isinstance(field, models.ForeignKey)
+            and field.is_cached(old)
+            and getattr(old, field.attname) == getattr(new, field.attname)
+        ):
+            field.set_cached_value(new, field.get_cached_value(old))
 
 
 def tracked_bulk_create(

@@ -199,6 +199,8 @@ TASKS = {
 #: marked failed and queued again (up to ANALYSIS_MAX_ATTEMPTS attempts).
 ANALYSIS_RUN_TIMEOUT_S = envint("ANALYSIS_RUN_TIMEOUT_S", 900)
 ANALYSIS_MAX_ATTEMPTS = envint("ANALYSIS_MAX_ATTEMPTS", 3)
+#: How often each worker process looks for lost runs before taking its next one.
+ANALYSIS_RECOVER_INTERVAL_S = envint("ANALYSIS_RECOVER_INTERVAL_S", 60)
 #: Called with a record's id after a change to it commits (see lims.services).
 RECORD_CHANGE_HOOKS = ["analysis.flagging.record_changed"]
 #: Sections other apps add to the record page (see lims.selectors.panel_providers).

@@ -297,3 +297,35 @@ def test_a_scattered_real_spectrum_is_fitted_and_flagged_not_crashed() -> None:
     outcome = analysis.function(dataset, analysis.defaults())
     assert {f.kind for f in outcome.flags} == {"kk_failed", "not_identifiable"}
     assert outcome.summary["n_points"] == 32
+
+
+def test_a_worker_looks_for_lost_runs_once_per_interval_not_before_every_run(
+    lab: Any,
+    users: dict[str, Any],
+    settings: Any,
+    monkeypatch: Any,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    from analysis import runs
+
+    def measure() -> Any:
+        with django_capture_on_commit_callbacks(execute=True):
+            return measurement_create(
+                user=users["operator"], subject=lab.pellet, measurement_type="density"
+            )
+
+    settings.ANALYSIS_RUN_TIMEOUT_S = 0
+    settings.ANALYSIS_RECOVER_INTERVAL_S = 3600
+    monkeypatch.setattr(runs, "_recovered_at", None)
+    first = measure()
+    lost = AnalysisRun.objects.get(measurement=first)
+    assert lost.status == "done"
+    AnalysisRun.objects.filter(pk=lost.pk).update(status="running", started_at=lost.queued_at)
+    # within the interval the next run does not look again: the lost run stays as it is
+    measure()
+    assert AnalysisRun.objects.get(pk=lost.pk).status == "running"
+    # once the interval has passed, the next run recovers it and queues a second attempt
+    settings.ANALYSIS_RECOVER_INTERVAL_S = 0
+    measure()
+    assert AnalysisRun.objects.get(pk=lost.pk).status == "failed"
+    assert AnalysisRun.objects.filter(measurement=first, attempt=2).exists()
