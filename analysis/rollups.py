@@ -263,14 +263,11 @@ class CellResistance:
 
 
 def cycle_number(conditions: Any) -> float | None:
-    """After which cycle a spectrum was taken: ``cycle_number`` in the conditions, or ``cycle``
-    (which the EIS analysis also reads as the sweep to fit in a file with several)."""
-    if not isinstance(conditions, dict):
-        return None
-    for key in ("cycle_number", "cycle"):
-        value = conditions.get(key)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
+    """After which cycle of the cell a spectrum was taken: ``cycle_number`` in the conditions.
+    (Not ``sweep``, which picks the sweep to fit within a file that holds several.)"""
+    value = conditions.get("cycle_number") if isinstance(conditions, dict) else None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
     return None
 
 

@@ -32,18 +32,19 @@ ARC_CLASSES = ("bulk", "grain_boundary", "interface")
 
 
 def spectrum(data: Any, params: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """The frequencies and impedances to fit: one sweep (``cycle``, default the last) within
-    ``f_min_Hz``..``f_max_Hz``, zero-frequency rows dropped."""
+    """The frequencies and impedances to fit: one sweep (``sweep``, default the last; EC-Lab
+    numbers the sweeps of a file in its ``cycle`` column) within ``f_min_Hz``..``f_max_Hz``,
+    zero-frequency rows dropped."""
     data = data[data["freq_Hz"] > 0]
     chosen: dict[str, Any] = {}
     if "cycle" in data.columns and data["cycle"].nunique() > 1:
-        cycles = sorted(int(c) for c in data["cycle"].unique())
-        cycle = params.get("cycle")
-        cycle = cycles[-1] if cycle is None else int(cycle)
-        if cycle not in cycles:
-            raise AnalysisError(f"EIS: the file has sweeps {cycles}; there is no sweep {cycle}.")
-        data = data[data["cycle"] == cycle]
-        chosen["cycle"] = cycle
+        sweeps = sorted(int(c) for c in data["cycle"].unique())
+        sweep = params.get("sweep")
+        sweep = sweeps[-1] if sweep is None else int(sweep)
+        if sweep not in sweeps:
+            raise AnalysisError(f"EIS: the file has sweeps {sweeps}; there is no sweep {sweep}.")
+        data = data[data["cycle"] == sweep]
+        chosen["sweep"] = sweep
     if params.get("f_max_Hz") is not None:
         data = data[data["freq_Hz"] <= float(params["f_max_Hz"])]
     if params.get("f_min_Hz") is not None:
@@ -210,7 +211,7 @@ register(
                 "R0-p(R1,CPE1)-p(R2,CPE2)",
                 "Equivalent circuit (impedance.py notation); arcs are labelled by capacitance",
             ),
-            Param("cycle", None, "Sweep to fit when the file holds several (default: the last)"),
+            Param("sweep", None, "Sweep to fit when the file holds several (default: the last)"),
             Param("f_min_Hz", None, "Ignore points below this frequency"),
             Param("f_max_Hz", None, "Ignore points above this frequency (cable artefacts)"),
             Param(

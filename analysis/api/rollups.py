@@ -92,7 +92,7 @@ class ResistancePointSerializer(serializers.Serializer):
     measured_at = serializers.DateTimeField()
     elapsed_h = serializers.FloatField(help_text="Since the cell's first spectrum")
     cycle_number = serializers.FloatField(
-        allow_null=True, help_text="From the measurement's conditions (cycle_number or cycle)"
+        allow_null=True, help_text="From the measurement's conditions (cycle_number)"
     )
 
     def get_fields(self) -> dict[str, serializers.Field]:

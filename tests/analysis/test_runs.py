@@ -182,13 +182,13 @@ def test_analyze_command_prints_results_and_stores_nothing(lab: Any) -> None:
         "--param",
         "f_max_Hz=30000",
         "--param",
-        "cycle=1",
+        "sweep=1",
         "--json",
         stdout=out,
     )
     body = json.loads(out.getvalue())
     values = {v["name"]: v for v in body["values"]}
-    assert body["parameters"]["area_cm2"] == 1.13 and body["summary"]["cycle"] == 1
+    assert body["parameters"]["area_cm2"] == 1.13 and body["summary"]["sweep"] == 1
     assert values["asr_interface_ohm_cm2"]["value"] == pytest.approx(
         values["r_interface_ohm"]["value"] * 1.13 / 2
     )

@@ -398,7 +398,9 @@ def demo_cell_tests(
         real = shared_file("eclab/geis.mpr")
         spectra = [
             (
-                {"cycle": sweep, "f_max_Hz": 30000} if real else {"cycle": sweep},
+                {"sweep": sweep, "cycle_number": sweep, "f_max_Hz": 30000}
+                if real
+                else {"cycle_number": sweep},
                 real
                 or synthetic_file(
                     synthetic.eis_spectrum_csv(r_interface_ohm=r_if), f"{cell.code}-{sweep}.csv"
