@@ -141,11 +141,14 @@ class Record(Tracked):
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # PROTECT: clearing it on a user's deletion would change the record with no history entry
+    # (the collector's bulk update bypasses it); accounts of people who made records are
+    # deactivated instead, as Part 11 expects.
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         related_name="+",
         editable=False,
     )

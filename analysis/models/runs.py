@@ -52,7 +52,7 @@ class AnalysisRun(OwnedRow):
     worker = models.CharField(max_length=120, blank=True, help_text="host:pid that ran it")
     timings_s = models.JSONField(default=dict, blank=True)
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
 
     class Meta:

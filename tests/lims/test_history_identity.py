@@ -134,3 +134,21 @@ def test_history_outlives_its_record_and_its_user(api: Any, make_user: Any) -> N
     shown = api("operator").get(f"/api/history/{lot.code}/").json()["results"]
     assert [(h["action"], h["username"]) for h in shown] == [("delete", "temp"), ("create", "temp")]
     assert Client().get(f"/r/{lot.code}/").status_code in (302, 404)
+
+
+def test_a_user_who_made_records_is_deactivated_not_deleted(make_user: Any) -> None:
+    """Deleting the account would clear ``created_by`` with no history entry (Django's
+    collector updates in bulk); the database refuses, and the record keeps its creator."""
+    from django.db.models import ProtectedError
+
+    from processing.services import chemical_lot_create
+
+    maker = make_user("scientist", username="maker")
+    lot = chemical_lot_create(user=maker, **_lot_fields())
+    entries = HistoryEntry.objects.count()
+    with pytest.raises(ProtectedError):
+        maker.delete()
+    maker.is_active = False
+    maker.save(update_fields=["is_active"])
+    lot.refresh_from_db()
+    assert lot.created_by == maker and HistoryEntry.objects.count() == entries
