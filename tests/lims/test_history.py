@@ -101,14 +101,18 @@ def test_database_refuses_to_delete_history(lab: Any) -> None:
 
 
 def test_deleting_a_user_keeps_their_history_by_name(make_user: Any) -> None:
+    from lims.services import record_delete
     from processing.services import chemical_lot_create
 
     temp = make_user("scientist", username="temp")
     lot = chemical_lot_create(user=temp, chemical="ZrO2", supplier="Acme", lot_number="Z1")
+    record_delete(instance=lot, user=temp)  # a live record would keep its creator's account
     temp.delete()
-    entry = HistoryEntry.objects.get(record_code=lot.code)
-    assert entry.user is None
-    assert entry.username == "temp"
+    entries = HistoryEntry.objects.filter(record_code=lot.code)
+    assert [(e.action, e.user_id, e.username) for e in entries.order_by("id")] == [
+        ("create", None, "temp"),
+        ("delete", None, "temp"),
+    ]
 
 
 def test_a_user_with_logged_work_cannot_be_deleted(users: Any, lab: Any) -> None:
