@@ -17,16 +17,19 @@ the DataFrames are built on first use), ``ours + frames`` also builds ``data`` a
 
 ``--instructions``: on a loaded machine wall times of a fraction of a millisecond move by tens
 of per cent; instruction counts do not. Runs ours, ours + frames and galvani on every .mpr
-under valgrind's callgrind and prints the instructions per read (the difference between 1 and
-1 + ``--repeat`` reads, divided by ``--repeat``, so start-up and imports cancel). Needs valgrind.
+under valgrind's callgrind, one process per reader, and prints the instructions per read: the
+count of ``--repeat`` reads of a file after two warm-up reads, divided by ``--repeat``
+(callgrind dumps its counters at a marker call before and after them). Needs valgrind.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import io
 import logging
+import os
 import re
 import shutil
 import subprocess
@@ -164,6 +167,9 @@ def agree(mine: dict[str, np.ndarray], theirs: dict[str, np.ndarray]) -> str:
     return f"agrees ({checked} cols)" if checked else "no shared column"
 
 
+ROUND_BUDGET_S = 0.5
+
+
 def ours_with_frames(path: Path) -> readers.Dataset:
     ds = ours(path)
     _ = ds.data, ds.extra
@@ -175,8 +181,9 @@ def timed(
 ) -> dict[str, tuple[float, Any] | Exception]:
     """Best wall time and result of each reader, or the exception it raised on its first run.
 
-    Each round runs every reader ``repeat`` times in a row, readers in turn; the result of each
-    run is held until the next one returns, as a caller would hold it.
+    Each round runs every reader ``repeat`` times in a row (fewer once a round has taken
+    ROUND_BUDGET_S), readers in turn; the result of each run is held until the next one
+    returns, as a caller would hold it.
     """
     out: dict[str, tuple[float, Any] | Exception] = {}
     sink = io.StringIO()
@@ -188,10 +195,15 @@ def timed(
                     continue
                 best, result = previous if previous is not None else (float("inf"), None)
                 try:
+                    spent = 0.0
                     for _ in range(repeat):
                         t0 = time.perf_counter()
                         result = fn(path)
-                        best = min(best, time.perf_counter() - t0)
+                        took = time.perf_counter() - t0
+                        best = min(best, took)
+                        spent += took
+                        if spent > ROUND_BUDGET_S:  # a slow reader: fewer runs, same rounds
+                            break
                 except Exception as exc:
                     out[name] = exc
                     continue
@@ -201,35 +213,55 @@ def timed(
     return out
 
 
-def child(reader: str, path: Path, reads: int) -> None:
-    """The process callgrind counts: two warm-up reads, then ``reads`` more."""
+def child(reader: str, paths: list[Path], reads: int) -> None:
+    """The process callgrind counts. Per file: two warm-up reads, then ``reads`` reads between
+    two calls of ``os.getppid``, at each of which callgrind dumps and zeroes its counters
+    (``--dump-before``), with the garbage collector off so that no collection falls into one
+    file's count by chance."""
     fn: Callable[[Path], Any] | None = {"ours": ours, "ours + frames": ours_with_frames}.get(reader)
     if fn is None:
         fn = galvani_reader()
         assert fn is not None, "galvani is not installed"
-    for _ in range(2 + reads):
+    for path in paths:
         fn(path)
+        fn(path)
+        gc.collect()
+        gc.disable()
+        os.getppid()  # marker: dump, counters to zero
+        for _ in range(reads):
+            fn(path)
+        os.getppid()  # marker: this dump holds the reads of ``path``
+        gc.enable()
 
 
 def instructions(files: list[Path], repeat: int) -> None:
+    """Instructions per read of each file, by ours, ours + frames and galvani."""
     if shutil.which("valgrind") is None:
         sys.exit("--instructions needs valgrind (apt-get install valgrind)")
     readers_ = ["ours", "ours + frames"] + (["galvani"] if galvani_reader() else [])
-
-    def count(reader: str, path: Path, reads: int) -> int:
-        cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable]
-        cmd += [__file__, "--child", reader, str(path), str(reads)]
-        run = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        match = re.search(r"Collected : (\d+)", run.stderr)
-        assert match, run.stderr[-500:]
-        return int(match.group(1))
-
+    counts: dict[str, list[int]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for reader in readers_:
+            out = Path(tmp) / reader.replace(" ", "").replace("+", "_")
+            cmd = ["valgrind", "--tool=callgrind", "--dump-before=os_getppid*"]
+            cmd += [f"--callgrind-out-file={out}.%p", sys.executable, __file__, "--child", reader]
+            cmd += [str(repeat), *map(str, files)]
+            subprocess.run(cmd, capture_output=True, text=True, check=True)
+            dumps = sorted(
+                Path(tmp).glob(f"{out.name}.*.*"), key=lambda d: int(d.name.rsplit(".", 1)[1])
+            )
+            totals = []
+            for dump in dumps:
+                match = re.search(r"^totals: (\d+)", dump.read_text(), re.MULTILINE)
+                assert match, dump
+                totals.append(int(match.group(1)))
+            # Dumps 2, 4, 6, ... (1-based) end a file's measured reads.
+            counts[reader] = [totals[2 * k + 1] // repeat for k in range(len(files))]
     print("| file | rows | " + " | ".join(f"{r} (instructions/read)" for r in readers_) + " |")
     print("|---|---:|" + "---:|" * len(readers_))
-    for path in files:
-        rows = len(ours(path).data)
-        per = [(count(r, path, 1 + repeat) - count(r, path, 1)) // repeat for r in readers_]
-        print(f"| {path.name} | {rows} | " + " | ".join(f"{n:,}" for n in per) + " |", flush=True)
+    for k, path in enumerate(files):
+        per = " | ".join(f"{counts[r][k]:,}" for r in readers_)
+        print(f"| {path.name} | {ours(path).rows} | {per} |")
 
 
 def synthetic_mpt(directory: Path, rows: int) -> Path:
@@ -267,10 +299,10 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--instructions", action="store_true", help="callgrind counts on .mpr files")
-    ap.add_argument("--child", nargs=3, metavar=("READER", "PATH", "READS"), help=argparse.SUPPRESS)
+    ap.add_argument("--child", nargs="+", metavar="READER READS PATH", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        child(args.child[0], Path(args.child[1]), int(args.child[2]))
+        child(args.child[0], [Path(p) for p in args.child[2:]], int(args.child[1]))
         return 0
     if args.instructions:
         instructions(sorted(DATA.rglob("*.mpr")), args.repeat)
