@@ -2,27 +2,37 @@
 large .mpt. galvani and yadg read EC-Lab files; impedance.py (``impedance.preprocessing``)
 reads the impedance exports of every vendor, so it is run on each file that holds a spectrum.
 
-Run (galvani and yadg are bench-only and pin their own numpy/xarray ranges, so they get their
-own venv next to our pinned runtime set; if pip cannot resolve both sets together, install
-only bench/requirements-readers.txt into .venv-bench and run this script with PYTHONPATH=.):
+Run with ``bin/bench readers [--repeat 20] [--rounds 5] [--rows 1000000]``: galvani, yadg and
+impedance.py are bench-only and pin their own numpy/pandas ranges (yadg needs pandas < 3), so
+they get their own venv, .venv-bench-readers, where our reader runs too. Without them,
+``.venv/bin/python bench/readers.py`` times our reader alone.
 
-    python -m venv .venv-bench
-    .venv-bench/bin/pip install -r requirements.txt -r bench/requirements-readers.txt
-    .venv-bench/bin/python bench/readers.py [--rows 1000000] [--repeat 3]
+Wall time: for each file, every reader runs ``--repeat`` times in a row, in ``--rounds`` rounds
+that take the readers in turn (so a burst of load from other processes does not fall on one
+reader only); the best run counts. Shown per reader: that time, MB/s, rows/s, and whether the
+other reader's values agree with ours (every column both name, float32 tolerance). A reader that
+refuses a file is shown as "fails" with the first line of its error. Our reader is shown twice:
+``ours`` is ``read()`` (file parsed and checked, canonical columns converted to numpy arrays;
+the DataFrames are built on first use), ``ours + frames`` also builds ``data`` and ``extra``.
 
-Without .venv-bench, ``.venv/bin/python bench/readers.py`` times our reader alone.
-
-For each file and reader: best wall time of ``--repeat`` runs, MB/s, rows/s, and whether the
-other reader's values agree with ours (every column both name, float32 tolerance). A reader
-that refuses a file is shown as "fails" with the first line of its error.
+``--instructions``: on a loaded machine wall times of a fraction of a millisecond move by tens
+of per cent; instruction counts do not. Runs ours, ours + frames and galvani on every .mpr
+under valgrind's callgrind, one process per reader, and prints the instructions per read: the
+count of ``--repeat`` reads of a file after two warm-up reads, divided by ``--repeat``
+(callgrind dumps its counters at a marker call before and after them). Needs valgrind.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import gc
 import io
 import logging
+import os
+import re
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -157,15 +167,101 @@ def agree(mine: dict[str, np.ndarray], theirs: dict[str, np.ndarray]) -> str:
     return f"agrees ({checked} cols)" if checked else "no shared column"
 
 
-def timed(fn: Callable[[Path], Any], path: Path, repeat: int) -> tuple[float, Any]:
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        sink = io.StringIO()
-        t0 = time.perf_counter()
-        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-            result = fn(path)
-        best = min(best, time.perf_counter() - t0)
-    return best, result
+ROUND_BUDGET_S = 0.5
+
+
+def ours_with_frames(path: Path) -> readers.Dataset:
+    ds = ours(path)
+    _ = ds.data, ds.extra
+    return ds
+
+
+def timed(
+    fns: dict[str, Callable[[Path], Any]], path: Path, repeat: int, rounds: int
+) -> dict[str, tuple[float, Any] | Exception]:
+    """Best wall time and result of each reader, or the exception it raised on its first run.
+
+    Each round runs every reader ``repeat`` times in a row (fewer once a round has taken
+    ROUND_BUDGET_S), readers in turn; the result of each run is held until the next one
+    returns, as a caller would hold it.
+    """
+    out: dict[str, tuple[float, Any] | Exception] = {}
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        for _ in range(rounds):
+            for name, fn in fns.items():
+                previous = out.get(name)
+                if isinstance(previous, Exception):
+                    continue
+                best, result = previous if previous is not None else (float("inf"), None)
+                try:
+                    spent = 0.0
+                    for _ in range(repeat):
+                        t0 = time.perf_counter()
+                        result = fn(path)
+                        took = time.perf_counter() - t0
+                        best = min(best, took)
+                        spent += took
+                        if spent > ROUND_BUDGET_S:  # a slow reader: fewer runs, same rounds
+                            break
+                except Exception as exc:
+                    out[name] = exc
+                    continue
+                out[name] = (best, result)
+                sink.seek(0)
+                sink.truncate()
+    return out
+
+
+def child(reader: str, paths: list[Path], reads: int) -> None:
+    """The process callgrind counts. Per file: two warm-up reads, then ``reads`` reads between
+    two calls of ``os.getppid``, at each of which callgrind dumps and zeroes its counters
+    (``--dump-before``), with the garbage collector off so that no collection falls into one
+    file's count by chance."""
+    fn: Callable[[Path], Any] | None = {"ours": ours, "ours + frames": ours_with_frames}.get(reader)
+    if fn is None:
+        fn = galvani_reader()
+        assert fn is not None, "galvani is not installed"
+    for path in paths:
+        fn(path)
+        fn(path)
+        gc.collect()
+        gc.disable()
+        os.getppid()  # marker: dump, counters to zero
+        for _ in range(reads):
+            fn(path)
+        os.getppid()  # marker: this dump holds the reads of ``path``
+        gc.enable()
+
+
+def instructions(files: list[Path], repeat: int) -> None:
+    """Instructions per read of each file, by ours, ours + frames and galvani."""
+    if shutil.which("valgrind") is None:
+        sys.exit("--instructions needs valgrind (apt-get install valgrind)")
+    readers_ = ["ours", "ours + frames"] + (["galvani"] if galvani_reader() else [])
+    counts: dict[str, list[int]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for reader in readers_:
+            out = Path(tmp) / reader.replace(" ", "").replace("+", "_")
+            cmd = ["valgrind", "--tool=callgrind", "--dump-before=os_getppid*"]
+            cmd += [f"--callgrind-out-file={out}.%p", sys.executable, __file__, "--child", reader]
+            cmd += [str(repeat), *map(str, files)]
+            subprocess.run(cmd, capture_output=True, text=True, check=True)
+            dumps = sorted(
+                Path(tmp).glob(f"{out.name}.*.*"), key=lambda d: int(d.name.rsplit(".", 1)[1])
+            )
+            totals = []
+            for dump in dumps:
+                match = re.search(r"^totals: (\d+)", dump.read_text(), re.MULTILINE)
+                assert match, dump
+                totals.append(int(match.group(1)))
+            # Dumps 2, 4, 6, ... (1-based) end a file's measured reads.
+            counts[reader] = [totals[2 * k + 1] // repeat for k in range(len(files))]
+    print("| file | rows | " + " | ".join(f"{r} (instructions/read)" for r in readers_) + " |")
+    print("|---|---:|" + "---:|" * len(readers_))
+    for k, path in enumerate(files):
+        per = " | ".join(f"{counts[r][k]:,}" for r in readers_)
+        print(f"| {path.name} | {ours(path).rows} | {per} |")
 
 
 def synthetic_mpt(directory: Path, rows: int) -> Path:
@@ -199,9 +295,18 @@ def synthetic_mpt(directory: Path, rows: int) -> Path:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--rows", type=int, default=1_000_000)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--rows", type=int, default=1_000_000, help="synthetic .mpt rows (0: none)")
+    ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--instructions", action="store_true", help="callgrind counts on .mpr files")
+    ap.add_argument("--child", nargs="+", metavar="READER READS PATH", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child:
+        child(args.child[0], [Path(p) for p in args.child[2:]], int(args.child[1]))
+        return 0
+    if args.instructions:
+        instructions(sorted(DATA.rglob("*.mpr")), args.repeat)
+        return 0
     others = {
         "galvani": galvani_reader(),
         "yadg": yadg_reader(),
@@ -213,45 +318,56 @@ def main() -> int:
     suffixes = {".mpr", ".mpt", ".csv", ".DTA", ".z", ".txt", ".par"}
     files = sorted(p for p in DATA.rglob("*") if p.suffix in suffixes)
     with tempfile.TemporaryDirectory() as tmp:
-        t0 = time.perf_counter()
-        files.append(synthetic_mpt(Path(tmp), args.rows))
-        print(
-            f"# wrote {args.rows:,}-row synthetic .mpt in {time.perf_counter() - t0:.1f} s",
-            file=sys.stderr,
-        )
+        if args.rows:
+            t0 = time.perf_counter()
+            files.append(synthetic_mpt(Path(tmp), args.rows))
+            print(
+                f"# wrote {args.rows:,}-row synthetic .mpt in {time.perf_counter() - t0:.1f} s",
+                file=sys.stderr,
+            )
         header = "| file | MB | rows | reader | time (ms) | MB/s | Mrows/s | vs ours |"
         print(header)
         print("|" + "---|" * 8)
         for path in files:
             size_mb = path.stat().st_size / 1e6
-            repeat = 1 if size_mb > 20 else args.repeat
-            try:
-                sec, dataset = timed(ours, path, repeat)
-                n, mine = columns_of(dataset)
-            except readers.ReadError as exc:
-                print(f"| {path.name} | {size_mb:.2f} | - | ours | fails: {exc} |||||")
-                continue
-            print(
-                f"| {path.name} | {size_mb:.2f} | {n} | **ours** | {sec * 1e3:.1f} | "
-                f"{size_mb / sec:.0f} | {n / sec / 1e6:.2f} | - |"
-            )
+            big = size_mb > 20
+            fns: dict[str, Callable[[Path], Any]] = {
+                "ours": ours,
+                "ours + frames": ours_with_frames,
+            }
+            eclab = path.suffix in {".mpr", ".mpt"}
+            spectrum = path.suffix != ".mpr" and "freq_Hz" in ours(path).columns
             for name, fn in others.items():
-                eclab = path.suffix in {".mpr", ".mpt"}
-                spectrum = "freq_Hz" in mine and path.suffix != ".mpr"
                 if fn is None or (name == "impedance.py" and not spectrum):
                     continue
                 if name != "impedance.py" and not eclab:
                     continue
-                try:
-                    sec, (m, theirs) = timed(fn, path, repeat)
-                except Exception as exc:
-                    msg = str(exc).splitlines()[0][:60] if str(exc) else type(exc).__name__
-                    print(f"| {path.name} | | | {name} | fails: {type(exc).__name__}: {msg} ||||")
+                fns[name] = fn
+            results = timed(fns, path, 1 if big else args.repeat, 1 if big else args.rounds)
+            mine_result = results["ours"]
+            if isinstance(mine_result, Exception):
+                print(f"| {path.name} | {size_mb:.2f} | - | ours | fails: {mine_result} |||||")
+                continue
+            n, mine = columns_of(mine_result[1])
+            for name, result in results.items():
+                if isinstance(result, Exception):
+                    text = str(result).splitlines()[0][:60] if str(result) else ""
+                    kind = type(result).__name__
+                    print(f"| {path.name} | | | {name} | fails: {kind}: {text} ||||")
                     continue
-                verdict = agree(mine, theirs) if m == n else f"{m} rows vs {n}"
+                sec, value = result
+                if name.startswith("ours"):
+                    m, verdict = n, "-"
+                    label = f"**{name}**" if name == "ours" else name
+                else:
+                    m, theirs = value
+                    verdict = agree(mine, theirs) if m == n else f"{m} rows vs {n}"
+                    label = name
+                mb = f"{size_mb:.2f}" if name == "ours" else ""
                 print(
-                    f"| {path.name} | | {m} | {name} | {sec * 1e3:.1f} | {size_mb / sec:.0f} | "
-                    f"{m / sec / 1e6:.2f} | {verdict} |"
+                    f"| {path.name} | {mb} | {m} | {label} | {sec * 1e3:.3f} | "
+                    f"{size_mb / sec:.0f} | {m / sec / 1e6:.2f} | {verdict} |",
+                    flush=True,
                 )
     return 0
 

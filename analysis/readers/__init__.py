@@ -147,11 +147,11 @@ def read(
             ds = VENDOR_READERS[kind](stream, name)
         else:
             ds = read_text_table(stream, name, cmap)
-    missing = [c for c in needed if c not in ds.data.columns]
+    missing = [c for c in needed if c not in ds.columns]
     if missing:
         raise ReadError(
             name,
-            f"required column(s) {missing} not in the file (it has {list(ds.data.columns)})",
+            f"required column(s) {missing} not in the file (it has {ds.columns})",
             expected="a file with " + ", ".join(needed),
         )
     ds.meta["filename"] = name

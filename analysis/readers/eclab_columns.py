@@ -15,6 +15,15 @@ Two sources for the .mpr column ids, marked in :data:`MPR_COLUMNS`:
 
 An id not listed here is refused with an error that names it: an unknown id means an unknown
 record size, so nothing after it can be read reliably.
+
+Looked up and still unknown: id 880, which issue 10 met in a real file. Neither yadg 7.0.1 nor
+its current ``mpr_columns.py``, neither galvani 0.5.0 nor the later ``BioLogic.py`` of
+datalab-org/galvani-mirror, nor any galvani issue names it, and nothing gives its size.
+That later galvani names some ids differently from yadg: 241 (``|I h7|/A`` there, ``|E1|/V``
+in yadg, both float32) and 498-502 (float64 charge, step-time, efficiency and capacity columns
+there, float32 ``|Ece h2..h6|/V`` in yadg; this module follows yadg). Were the float64 reading
+right, the record-size check would refuse such a file rather than misread it; a 241 column
+could only be misnamed.
 """
 
 from __future__ import annotations
@@ -179,7 +188,9 @@ TECHNIQUE_NAMES: Final[dict[str, str]] = {
     "Modular Pulse": "MP",
 }
 # The first seven as met in the real files; the others as the public readers document them
-# (yadg's ``technique_params_dtypes``).
+# (yadg's ``technique_params_dtypes``). CPLIMIT (chronopotentiometry with limits) is an EC-Lab
+# technique (Bio-Logic's development package ships ``cplimit.ecc``), but no public reader gives
+# its technique byte or .mpt long name: such a file reads with "unknown (id N)" or its long name.
 TECHNIQUE_IDS: Final[dict[int, str]] = {
     0x04: "GCPL",
     0x0B: "OCV",

@@ -16,18 +16,20 @@ Layout (little-endian), as read from the files themselves:
 * ``VMP loop``: loop count u4 then the row index where each loop starts.
 
 The file is read once into memory and the records are viewed in place with a structured dtype;
-only the columns handed to the DataFrame are copied out.
+each column is then converted (canonical columns, to float64 in canonical units) or copied (the
+others) exactly once.
 """
 
 from __future__ import annotations
 
+import functools
 import struct
 from datetime import datetime, timedelta
 from typing import IO, Any
 
 import numpy as np
 
-from .dataset import Dataset, assemble
+from .dataset import Column, Dataset, build, plan_layout
 from .eclab_columns import ECLAB_CANONICAL, MPR_COLUMNS, MPR_FLAGS, TECHNIQUE_IDS
 from .errors import ReadError
 from .source import MPR_MAGIC
@@ -111,39 +113,57 @@ def _pascal(buf: bytes, at: int, limit: int) -> str | None:
     return buf[at + 1 : at + 1 + n].decode("latin-1")
 
 
-def _record_dtype(
-    ids: list[int], name: str, ids_at: int, width: int
-) -> tuple[np.dtype[Any], list[tuple[str, str | None, int]]]:
-    """Structured dtype of one record, and per source column (name, field, flag mask)."""
-    fields: list[tuple[str, str]] = []
-    columns: list[tuple[str, str | None, int]] = []
-    seen: dict[str, int] = {}
-    has_flags = False
-    for i, cid in enumerate(ids):
-        if cid in MPR_FLAGS:
-            flag_name, mask = MPR_FLAGS[cid]
-            if not has_flags:
-                fields.append(("flags", "u1"))
-                has_flags = True
-            columns.append((flag_name, "flags", mask))
-            continue
-        if cid not in MPR_COLUMNS:
-            raise ReadError(
-                name,
-                f"unknown column id {cid} (column {i + 1} of {len(ids)}) in the VMP data "
-                "module: its size and meaning are not known, so the records cannot be read",
-                offset=ids_at + width * i,
-                expected=f"one of the {len(MPR_COLUMNS) + len(MPR_FLAGS)} column ids known "
-                "to analysis/readers/eclab_columns.py; export the file as .mpt meanwhile",
-            )
-        col_name, dtype = MPR_COLUMNS[cid]
-        seen[col_name] = seen.get(col_name, 0) + 1
-        if seen[col_name] > 1:
-            col_name = f"{col_name} ({seen[col_name]})"
-        field = f"c{i}"
-        fields.append((field, dtype))
-        columns.append((col_name, field, 0))
-    return np.dtype(fields), columns
+class _UnknownColumn(Exception):
+    def __init__(self, index: int, cid: int):
+        super().__init__(index, cid)
+        self.index = index
+        self.cid = cid
+
+
+class _Records:
+    """How to read records with one list of column ids: their structured dtype, per source
+    column the field and flag mask (0 for a value column), and the :class:`Layout`."""
+
+    __slots__ = ("dtype", "fields", "has_flags", "layout")
+
+    def __init__(self, ids: tuple[int, ...]):
+        fields: list[tuple[str, str]] = []
+        names: list[str] = []
+        self.fields: list[tuple[str, int]] = []
+        seen: dict[str, int] = {}
+        self.has_flags = False
+        for i, cid in enumerate(ids):
+            if cid in MPR_FLAGS:
+                flag_name, mask = MPR_FLAGS[cid]
+                if not self.has_flags:
+                    fields.append(("flags", "u1"))
+                    self.has_flags = True
+                names.append(flag_name)
+                self.fields.append(("flags", mask))
+                continue
+            if cid not in MPR_COLUMNS:
+                raise _UnknownColumn(i, cid)
+            col_name, dtype = MPR_COLUMNS[cid]
+            seen[col_name] = seen.get(col_name, 0) + 1
+            if seen[col_name] > 1:
+                col_name = f"{col_name} ({seen[col_name]})"
+            field = f"c{i}"
+            fields.append((field, dtype))
+            names.append(col_name)
+            self.fields.append((field, 0))
+        self.dtype: np.dtype[Any] = np.dtype(fields)
+        self.layout = plan_layout(names, ECLAB_CANONICAL)
+
+
+def _flag(flags: np.ndarray[Any, Any], mask: int) -> np.ndarray[Any, Any]:
+    """One flag of EC-Lab's shared flag byte: 0/1, or 0–3 for the two bits of ``mode``."""
+    return (flags & mask) >> ((mask & -mask).bit_length() - 1)
+
+
+@functools.lru_cache(maxsize=128)
+def _records_for(ids: tuple[int, ...]) -> _Records:
+    """One :class:`_Records` per list of column ids: files of one technique share it."""
+    return _Records(ids)
 
 
 def read_mpr(stream: IO[bytes], name: str) -> Dataset:
@@ -179,26 +199,40 @@ def read_mpr(stream: IO[bytes], name: str) -> Dataset:
             f"VMP data module ({dend - d0} bytes) too short for {n_cols} column ids",
             offset=d0,
         )
-    ids = list(struct.unpack_from(f"<{n_cols}H", buf, ids_at))
-    dtype, columns = _record_dtype(ids, name, ids_at, 2)
-    need = n_rows * dtype.itemsize
+    ids = struct.unpack_from(f"<{n_cols}H", buf, ids_at)
+    try:
+        rec = _records_for(ids)
+    except _UnknownColumn as exc:
+        raise ReadError(
+            name,
+            f"unknown column id {exc.cid} (column {exc.index + 1} of {len(ids)}) in the VMP data "
+            "module: its size and meaning are not known, so the records cannot be read",
+            offset=ids_at + 2 * exc.index,
+            expected=f"one of the {len(MPR_COLUMNS) + len(MPR_FLAGS)} column ids known "
+            "to analysis/readers/eclab_columns.py; export the file as .mpt meanwhile",
+        ) from None
+    itemsize = rec.dtype.itemsize
+    need = n_rows * itemsize
     if dend - rec_at != need:
         raise ReadError(
             name,
             f"VMP data module holds {dend - rec_at} bytes of records but {n_rows} rows of "
-            f"{dtype.itemsize} bytes need {need}",
+            f"{itemsize} bytes need {need}",
             offset=rec_at,
             expected="a record block that matches the row count and column ids",
         )
-    records = np.frombuffer(buf, dtype=dtype, count=n_rows, offset=rec_at)
-    out: list[tuple[str, np.ndarray[Any, Any]]] = []
-    for col_name, field, mask in columns:
-        assert field is not None
+    records = np.frombuffer(buf, dtype=rec.dtype, count=n_rows, offset=rec_at)
+    flags = records["flags"] if rec.has_flags else None
+    arrays: list[Column] = []
+    for field, mask in rec.fields:
         if mask:
-            shift = (mask & -mask).bit_length() - 1
-            out.append((col_name, ((records[field] & mask) >> shift).astype(np.uint8)))
+            assert flags is not None
+            # Flags are never canonical columns: each is taken out of the flag byte when
+            # Dataset.extra is first built.
+            arrays.append(functools.partial(_flag, flags, mask))
         else:
-            out.append((col_name, np.array(records[field])))
+            # A view into the file's bytes: build() converts it, or Dataset.extra copies it.
+            arrays.append(records[field])
 
     meta: dict[str, Any] = {
         "format": "eclab-mpr",
@@ -213,7 +247,7 @@ def read_mpr(stream: IO[bytes], name: str) -> Dataset:
             {"name": m.name, "version": m.version, "date": m.date, "bytes": m.end - m.start}
             for m in modules
         ],
-        "column_ids": ids,
+        "column_ids": list(ids),
     }
     s0, send = settings.start, settings.end
     if send - s0 >= 0x215:
@@ -245,4 +279,4 @@ def read_mpr(stream: IO[bytes], name: str) -> Dataset:
     if loop is not None and loop.end - loop.start >= 4:
         (n_loops,) = struct.unpack_from("<I", buf, loop.start)
         meta["settings"]["loops"] = int(n_loops)
-    return assemble(name, out, ECLAB_CANONICAL, meta)
+    return build(name, rec.layout, arrays, n_rows, meta)

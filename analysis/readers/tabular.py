@@ -278,7 +278,7 @@ def _finish(
         by_source.get(n, {"source": n, "canonical": None, "note": "not recognised, not read"})
         for n in names
     ]
-    if {"force_mN", "depth_um"} <= set(ds.data.columns):
+    if {"force_mN", "depth_um"} <= set(ds.columns):
         return _indentation(name, ds)
     return ds
 

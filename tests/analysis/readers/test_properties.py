@@ -30,9 +30,15 @@ FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 
 def _read_or_error(raw: bytes, name: str, mapping: str | None = None) -> readers.Dataset | None:
     try:
-        return readers.read(raw, name, mapping=mapping)
+        ds = readers.read(raw, name, mapping=mapping)
     except ReadError:
         return None
+    # The frames are built on first use, after read() has returned: building them must not
+    # fail either, and must agree with what the dataset said before.
+    columns, extra_columns, rows = ds.columns, ds.extra_columns, ds.rows
+    assert list(ds.data.columns) == columns and len(ds.data) == rows
+    assert list(ds.extra.columns) == extra_columns and len(ds.extra) == rows
+    return ds
 
 
 @FAST
