@@ -143,6 +143,30 @@ def default_columns(model: type[models.Model]) -> list[Column]:
     ]
 
 
+@dataclass(frozen=True)
+class RelatedExport:
+    """A download another app offers beside a list, with the list's filters (e.g. the reports
+    app's results table beside the cell list); its URL name takes no arguments."""
+
+    title: str
+    url_name: str
+
+
+_related_exports: dict[type[models.Model], list[RelatedExport]] = {}
+
+
+def register_related_export(model: type[models.Model], export: RelatedExport) -> None:
+    """Offer ``export`` on the list of ``model``: apps above the core call this from their
+    ``AppConfig.ready()``, so the core never imports them."""
+    exports = _related_exports.setdefault(model, [])
+    if export not in exports:
+        exports.append(export)
+
+
+def related_exports(model: type[models.Model]) -> list[RelatedExport]:
+    return list(_related_exports.get(model, ()))
+
+
 def table_for(model: type[models.Model]) -> type[Table] | None:
     """The table registered for ``model`` (or its nearest parent model), if any."""
     for candidate in model.__mro__:
