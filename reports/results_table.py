@@ -36,7 +36,6 @@ from django.db.models import Count, QuerySet
 from analysis.models import ResultValue
 from analysis.science.composition import convert_mixture
 from cells.models import Cell
-from lims.tables import EXPORT_CHUNK_ROWS
 from processing.models import FoldPass, MetalFoil
 
 #: Result names read per cell, and the density read per separator or pellet.
@@ -147,11 +146,43 @@ def _test_temperature_C(row: Mapping[str, Any]) -> float | None:
     return _finite(used if used is not None else row["measurement__temperature_C"])
 
 
+#: Cells read per chunk of an export: the lineage of 2,000 cells held 40 MiB (bench/reports.py).
+CHUNK_CELLS = 500
+
+#: The fields a row reads, so the one query of a chunk fetches no others (every record kind is
+#: a join to its parent record: whole rows of ten tables would be read otherwise).
+_ROW_FIELDS = (
+    "code",
+    "cell_type",
+    "status",
+    "assembled_at",
+    "stack_pressure_MPa",
+    "mask_area_cm2",
+    "separator__code",
+    "separator__thickness_um",
+    "separator__diameter_mm",
+    "separator__pellet__code",
+    "separator__pellet__diameter_mm",
+    "separator__pellet__batch__code",
+    "separator__pellet__batch__target_formula",
+    "separator__pellet__batch__li_excess_percent",
+    *(
+        f"{electrode}__foil__{field}"
+        for electrode in ("electrode_1", "electrode_2")
+        for field in ("code", "foil_type", "target_na_mol_percent", "li_mass_g", "na_mass_g")
+    ),
+)
+
+
 def cells_queryset() -> QuerySet[Cell]:
     """Cells with the lineage one row reads, joined in one query."""
-    return Cell.objects.select_related(
-        "separator__pellet__batch", "electrode_1__foil", "electrode_2__foil"
-    ).order_by("code")
+    return (
+        Cell.objects.select_related(
+            "separator__pellet__batch", "electrode_1__foil", "electrode_2__foil"
+        )
+        .only(*_ROW_FIELDS)
+        .order_by("code")
+    )
 
 
 @dataclass
@@ -239,6 +270,7 @@ def rows_for(cells: Sequence[Cell]) -> list[dict[str, Any]]:
         return []
     foils = {c.electrode_1.foil for c in cells} | {c.electrode_2.foil for c in cells}
     passes = _pass_counts(f.pk for f in foils)
+    weighed = {f.pk: weighed_na_mol_percent(f) for f in foils}  # a foil serves many cells
     results = _cell_results([c.pk for c in cells])
     densities = relative_densities(
         [c.separator_id for c in cells] + [c.separator.pellet_id for c in cells]
@@ -274,7 +306,7 @@ def rows_for(cells: Sequence[Cell]) -> list[dict[str, Any]]:
                 f"electrode_{n}_foil": foil.code,
                 f"electrode_{n}_foil_type": foil.get_foil_type_display(),
                 f"electrode_{n}_na_mol_pct_target": foil.target_na_mol_percent,
-                f"electrode_{n}_na_mol_pct_weighed": weighed_na_mol_percent(foil),
+                f"electrode_{n}_na_mol_pct_weighed": weighed[foil.pk],
                 f"electrode_{n}_passes": passes.get(foil.pk, 0),
             }
         row |= {
@@ -297,7 +329,7 @@ def rows_for(cells: Sequence[Cell]) -> list[dict[str, Any]]:
     return rows
 
 
-def export_rows(cells: QuerySet[Cell], chunk: int = EXPORT_CHUNK_ROWS) -> Iterator[list[Any]]:
+def export_rows(cells: QuerySet[Cell], chunk: int = CHUNK_CELLS) -> Iterator[list[Any]]:
     """Every row of ``cells`` as a list under :data:`HEADER`, ``chunk`` cells at a time, so the
     memory an export holds does not grow with the number of cells."""
     stream = cells.iterator(chunk_size=chunk)
