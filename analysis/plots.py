@@ -12,8 +12,8 @@ draws, which names every revision it came from: a new revision gives a new key. 
 :data:`PLOT_VERSION` when a drawing changes; older files are then simply never read again.
 The storage is ``STORAGES["default"]``, so a deployment on S3 caches there too.
 
-:func:`record_plots` lists the plots of a record for its page (and for PDF reports, which embed
-the SVG text from :func:`revision_svg` / :func:`rollup_svg`).
+:func:`record_plots` lists the plots of a record for its page, and for PDF sheets, which embed
+each plot's SVG (:meth:`Plot.svg`, read through the same cache) as a ``data:`` URI.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import io
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import matplotlib
@@ -468,10 +468,30 @@ def foil_hardness_figure(rollup: rollups.FoilHardness) -> Figure:
 
 @dataclass(frozen=True)
 class Plot:
-    """A plot to show on a record's page: its title and the URL of its SVG."""
+    """A plot to show on a record's page: its title and the URL of its SVG; :meth:`svg` gives
+    the SVG itself (from the cache), for PDFs that embed it."""
 
     title: str
     url: str
+    source: Callable[[], bytes] | None = field(default=None, compare=False, repr=False)
+
+    def svg(self) -> bytes:
+        if self.source is None:
+            raise PlotNotFound(f"{self.title}: no SVG source.")
+        return self.source()
+
+
+def _rollup_source(name: str, record: Record) -> Callable[[], bytes]:
+    return lambda: rollup_svg(name, record)
+
+
+def _revision_source(pk: int, name: str) -> Callable[[], bytes]:
+    # The page's query loads only what the titles need; drawing needs the whole revision.
+    def read() -> bytes:
+        revision = ResultRevision.objects.select_related("run", "measurement__subject").get(pk=pk)
+        return revision_svg(revision, name)
+
+    return read
 
 
 def record_plots(record: Record) -> list[Plot]:
@@ -491,13 +511,19 @@ def record_plots(record: Record) -> list[Plot]:
     for name, (kind, title, _draw) in ROLLUP_PLOTS.items():
         if kind == record.kind:
             url = reverse(f"rollup-{name}-plot", kwargs={"code": record.code})
-            plots.append(Plot(title, url))
+            plots.append(Plot(title, url, _rollup_source(name, record)))
             # A foil's hardness roll-up pools its hardness revisions: no need to show them too.
             revisions = [r for r in revisions if r.run.analysis != name]
     for revision in revisions:
         for plot in revision_plot_kinds(revision):
             url = reverse("revision-plot", kwargs={"pk": revision.pk, "name": plot.name})
-            plots.append(Plot(f"{plot.title} ({revision.measurement.code})", url))
+            plots.append(
+                Plot(
+                    f"{plot.title} ({revision.measurement.code})",
+                    url,
+                    _revision_source(revision.pk, plot.name),
+                )
+            )
     return plots
 
 

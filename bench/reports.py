@@ -7,8 +7,8 @@ steps per cell), then measures, through Django's test client as a scientist:
 
 - the build sheet PDF of one of those cells and the batch report PDF of the 200-cell batch,
 - the measurement list exported as CSV and as XLSX at 10,000 rows (filtered) and at
-  100,000 rows (everything): time, and how far the peak resident memory rose above what the
-  process held before the export. Each export runs in a fresh process (``--export``), so the
+  100,000 rows (everything), and the results table (one row per cell) of every cell: time, and
+  how far the peak resident memory rose above what the process held before the export. Each export runs in a fresh process (``--export``), so the
   memory the fill once used cannot hide the export's; the peak is read from ``VmHWM`` (Linux).
   ``tracemalloc`` would slow the export several times over. A streaming export stays flat as
   the rows grow.
@@ -58,6 +58,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--export", default="", help=argparse.SUPPRESS)  # child: csv or xlsx
     parser.add_argument("--after", default="", help=argparse.SUPPRESS)  # child: measured_after
+    parser.add_argument("--list", default="/measurements/", help=argparse.SUPPRESS)  # child
     return parser.parse_args(argv)
 
 
@@ -151,10 +152,10 @@ def export_child(args: argparse.Namespace) -> None:
     client.force_login(get_user_model().objects.get(username="scientist"))
     params = {"measured_after": args.after} if args.after else {}
     # Warm-up on an empty result: imports, templates and openpyxl are loaded before measuring.
-    client.get("/measurements/", {"code": "none", "format": args.export}).getvalue()
+    client.get(args.list, {"code": "none", "format": args.export}).getvalue()
     before = _status_kib("VmRSS")
     start = time.perf_counter()
-    response = client.get("/measurements/", {**params, "format": args.export})
+    response = client.get(args.list, {**params, "format": args.export})
     size = sum(len(chunk) for chunk in response.streaming_content)
     seconds = time.perf_counter() - start
     rise_kib = _status_kib("VmHWM") - before
@@ -190,6 +191,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     from django.test import Client
 
     from analysis.models import Measurement
+    from cells.models import Cell
 
     filled = any(
         bench.is_filled(cells, args.measurements)
@@ -258,6 +260,21 @@ def main(argv: Sequence[str] | None = None) -> None:
                     f"{seconds:.1f} s",
                 )
             )
+
+    for fmt in ("csv", "xlsx"):
+        command = [sys.executable, __file__, "--database-url", url, "--export", fmt]
+        child = subprocess.run(
+            [*command, "--list", "/results-table/"], check=True, capture_output=True, text=True
+        )
+        result = json.loads(child.stdout.strip().splitlines()[-1])
+        rows.append(
+            (
+                f"results table, {fmt.upper()}, {Cell.objects.count():,} rows",
+                f"{result['bytes'] / 2**20:.1f} MiB file, peak memory "
+                f"+{result['rise_kib'] / 1024:.0f} MiB",
+                f"{result['seconds']:.1f} s",
+            )
+        )
 
     print(f"\n### {connection.vendor}: {Measurement.objects.count():,} measurements\n")
     print("| operation | result | time |")

@@ -43,3 +43,11 @@ def qr_data_uri(text: str, *, scale: int = 4) -> str:
 
     uri: str = segno.make(text, error="m", micro=False).svg_data_uri(scale=scale, border=4)
     return uri
+
+
+def svg_data_uri(svg: bytes) -> str:
+    """An SVG (a cached plot) as a base64 ``data:`` URI: the only kind of image WeasyPrint
+    reads here (see :func:`render_pdf`)."""
+    import base64
+
+    return "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")

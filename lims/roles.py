@@ -8,7 +8,10 @@
 - auditor: reads and exports everything, changes nothing.
 - admin: everything, including users.
 
-Rows the system keeps itself (history, lineage edges, code counters) are writable by nobody.
+Rows the system keeps itself (history, lineage edges, code counters, and models that say
+``system_kept = True``) are writable by nobody. Append-only logs people add to (models that say
+``append_only = True``, e.g. release signatures) get ``add`` for scientists and admins, and
+``change`` and ``delete`` for nobody.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ OPERATOR, SCIENTIST, AUDITOR, ADMIN = "operator", "scientist", "auditor", "admin
 ROLES = (OPERATOR, SCIENTIST, AUDITOR, ADMIN)
 OPERATOR_MAKES = {"processing.electrodepiece", "cells.cell"}
 SYSTEM_MODELS = {"lims.historyentry", "lims.link", "lims.codesequence", "lims.idempotencykey"}
+WRITE_ACTIONS = ("add", "change", "delete")
 
 
 def _perm(model: Any, action: str) -> Permission:
@@ -44,9 +48,10 @@ def role_permissions() -> dict[str, set[Permission]]:
             view = _perm(model, "view")
             for role in ROLES:
                 grants[role].add(view)
-            if model._meta.label_lower in SYSTEM_MODELS:
+            if model._meta.label_lower in SYSTEM_MODELS or getattr(model, "system_kept", False):
                 continue
-            writes = {action: _perm(model, action) for action in ("add", "change", "delete")}
+            actions = ("add",) if getattr(model, "append_only", False) else WRITE_ACTIONS
+            writes = {action: _perm(model, action) for action in actions}
             grants[SCIENTIST].update(writes.values())
             grants[ADMIN].update(writes.values())
             if getattr(model, "operator_logs", False) or model._meta.label_lower in OPERATOR_MAKES:

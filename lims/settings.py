@@ -67,7 +67,7 @@ ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG el
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 
 #: The lab's own apps: their models get role permissions (lims/roles.py).
-LIMS_APPS = ["lims", "processing", "cells", "analysis"]
+LIMS_APPS = ["lims", "processing", "cells", "analysis", "reports"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -84,7 +84,6 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     *LIMS_APPS,
-    "reports",
     "glovebox",
     "demo",
 ]

@@ -11,7 +11,7 @@ from lims.models import Record
 from lims.qr import qr_svg
 from lims.roles import user_roles
 from lims.selectors import record_page
-from lims.tables import Column, Table, display
+from lims.tables import Column, Table, display, related_exports
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -85,5 +85,6 @@ def object_list(request: HttpRequest, *, table: type[Table]) -> HttpResponseBase
             "headers": headers,
             "rows": [[_cell(c, row) for c in table.columns] for row in page],
             "params": params.urlencode(),
+            "related_exports": related_exports(table.model),
         },
     )

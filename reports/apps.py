@@ -6,3 +6,10 @@ class ReportsConfig(AppConfig):
 
     name = "reports"
     verbose_name = "Reports and audits"
+
+    def ready(self) -> None:
+        from cells.models import Cell
+        from lims.tables import RelatedExport, register_related_export
+
+        # The cell list links to the results table with its filters.
+        register_related_export(Cell, RelatedExport("Results table", "results-table"))

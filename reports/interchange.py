@@ -188,50 +188,69 @@ def eln_archive(*, root: Record, base_url: str) -> IO[bytes]:
     return target
 
 
-def _quantity(kind: str, value: float | None, unit: str) -> dict[str, Any] | None:
+#: The EMMO units the export uses, by the name the BattINFO context gives them, with their IRI
+#: as the context maps it (https://w3id.org/emmo/domain/battery/context). The context names
+#: SI units and a few prefixed ones, but no micrometre, millimetre, milligram, megapascal or
+#: percent: lengths go out in metres, masses in micrograms, pressures in pascals, fractions as
+#: numbers (unit one). tests/reports/test_interchange.py checks every term against the context.
+EMMO_UNITS = {
+    "Metre": "https://w3id.org/emmo#Metre",
+    "MicroGram": "https://w3id.org/emmo#MicroGram",
+    "Pascal": "https://w3id.org/emmo#Pascal",
+    "SquareCentiMetre": "https://w3id.org/emmo#SquareCentiMetre",
+    "UnitOne": "https://w3id.org/emmo#EMMO_5ebd5e01_0ed3_49a2_a30d_cd05cbe72978",
+}
+
+
+def _quantity(
+    kind: str, value: float | None, unit: str, factor: float = 1.0, label: str = ""
+) -> dict[str, Any] | None:
+    """A BattINFO quantity: ``value`` × ``factor`` in the EMMO ``unit`` (see :data:`EMMO_UNITS`)."""
     if value is None:
         return None
     return {
         "@type": kind,
-        "hasNumericalPart": {"@type": "RealData", "hasNumberValue": value},
-        "hasMeasurementUnit": unit,
+        **({"rdfs:label": label} if label else {}),
+        "hasNumericalPart": {"@type": "Real", "hasNumericalValue": value * factor},
+        # hasMeasurementUnit takes an IRI (the context types it "@id"), not a term name.
+        "hasMeasurementUnit": EMMO_UNITS[unit],
     }
 
 
 def _electrode(piece: Any) -> dict[str, Any]:
     foil = piece.foil
-    constituents: list[dict[str, Any]] = [
-        {"@type": "Lithium", "rdfs:label": f"Li, lot {foil.li_lot.code}"}
-    ]
-    if foil.na_lot:
-        constituents.append(
-            {
-                "@type": "Sodium",
-                "rdfs:label": f"Na, lot {foil.na_lot.code}",
-                "hasProperty": _quantity(
-                    "AmountFraction", foil.target_na_mol_percent, "emmo:Percent"
-                ),
-            }
-        )
+    lithium: dict[str, Any] = {"@type": "Lithium", "rdfs:label": f"Li, lot {foil.li_lot.code}"}
     properties = [
         q
         for q in (
-            _quantity("Diameter", piece.diameter_mm, "emmo:MilliMetre"),
-            _quantity("Mass", piece.mass_mg, "emmo:MilliGram"),
+            _quantity("Diameter", piece.diameter_mm, "Metre", 1e-3),
+            _quantity("Mass", piece.mass_mg, "MicroGram", 1e3),
         )
         if q
     ]
-    return {
+    electrode: dict[str, Any] = {
         "@id": piece.get_absolute_url(),
-        "@type": "Electrode",
         "schema:identifier": piece.code,
         "rdfs:comment": f"Piece of {foil.code}: {foil.get_foil_type_display()}, "
         f"{foil.passes.count()} fold passes",
-        "hasActiveMaterial": {
-            "@type": "LithiumMetal" if not foil.na_lot else "Alloy",
-            "hasConstituent": constituents,
-        },
         "hasProperty": properties,
+    }
+    if not foil.na_lot:
+        return {**electrode, "@type": "LithiumElectrode", "hasActiveMaterial": lithium}
+    sodium = {
+        "@type": "Sodium",
+        "rdfs:label": f"Na, lot {foil.na_lot.code}",
+        "hasProperty": _quantity("AmountFraction", foil.target_na_mol_percent, "UnitOne", 1e-2),
+    }
+    # The ontology has no alloy class: a LiNa foil is a metallic material of Li and Na.
+    return {
+        **electrode,
+        "@type": "MetalElectrode",
+        "hasActiveMaterial": {
+            "@type": "MetallicMaterial",
+            "rdfs:label": f"LiNa, {foil.target_na_mol_percent:g} mol% Na",
+            "hasConstituent": [lithium, sodium],
+        },
     }
 
 
@@ -256,12 +275,13 @@ def battinfo_cell(*, cell: Cell, base_url: str) -> dict[str, Any]:
         "@type": "SolidElectrolyte",
         "schema:identifier": separator.code,
         "rdfs:comment": f"Garnet {batch.target_formula} from {batch.code}, pellet {separator.pellet.code}",
-        "hasConstituent": {"@type": "LLZO", "rdfs:label": batch.target_formula},
+        # No garnet or LLZO class in the ontology: a crystalline material with its formula.
+        "hasConstituent": {"@type": "CrystallineMaterial", "rdfs:label": batch.target_formula},
         "hasProperty": [
             q
             for q in (
-                _quantity("Thickness", separator.thickness_um, "emmo:MicroMetre"),
-                _quantity("Diameter", separator.face_diameter_mm, "emmo:MilliMetre"),
+                _quantity("Thickness", separator.thickness_um, "Metre", 1e-6),
+                _quantity("Diameter", separator.face_diameter_mm, "Metre", 1e-3),
             )
             if q
         ],
@@ -284,8 +304,10 @@ def battinfo_cell(*, cell: Cell, base_url: str) -> dict[str, Any]:
         "hasProperty": [
             q
             for q in (
-                _quantity("StackPressure", cell.stack_pressure_MPa, "emmo:MegaPascal"),
-                _quantity("ElectrodeArea", cell.electrode_area_cm2, "emmo:SquareCentiMetre"),
+                _quantity("Pressure", cell.stack_pressure_MPa, "Pascal", 1e6, "stack pressure"),
+                _quantity(
+                    "ElectrodeGeometricSurfaceArea", cell.electrode_area_cm2, "SquareCentiMetre"
+                ),
             )
             if q
         ],

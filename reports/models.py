@@ -21,6 +21,9 @@ class Signature(models.Model):
     one history entry under the record when it signs.
     """
 
+    #: Roles (lims.roles): scientists and admins may add (sign); nobody changes or deletes.
+    append_only = True
+
     class Meaning(models.TextChoices):
         REVIEWED = "reviewed"
         RELEASED = "released"
@@ -47,6 +50,9 @@ class Signature(models.Model):
 
 class SignatureAttempt(models.Model):
     """A signature refused for a wrong password: counted to rate-limit guessing."""
+
+    #: Written by the signing service only: no role may add, change or delete one.
+    system_kept = True
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     record_code = models.CharField(max_length=CODE_MAX_LENGTH)

@@ -11,4 +11,5 @@ urlpatterns = [
     path("sign/<str:code>/", views.sign_page, name="sign"),
     path("eln/<str:code>/", views.eln_export, name="eln"),
     path("battinfo/<str:code>/", views.battinfo_export, name="battinfo"),
+    path("results-table/", views.results_table_page, name="results-table"),
 ]

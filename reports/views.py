@@ -5,17 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.core.paginator import Paginator
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 
+from cells.filtersets import CellFilterSet
 from cells.models import Cell
 from lims.exports import EXPORT_FORMATS, export_response
 from lims.models import Record
 from lims.pdf import pdf_response, qr_data_uri, render_pdf
 from lims.state import lineage_state_hash
-from lims.tables import export_rows
+from lims.tables import display, export_rows
 from processing.models import SynthesisBatch
-from reports import interchange, services, sheets
+from reports import interchange, results_table, services, sheets
 from reports import traceability as t
 from reports.models import Signature
 
@@ -233,3 +236,48 @@ def battinfo_export(request: HttpRequest, code: str) -> HttpResponseBase:
     response["Content-Type"] = "application/ld+json"
     response["Content-Disposition"] = f'attachment; filename="{record.code}.battinfo.jsonld"'
     return response
+
+
+def results_table_page(request: HttpRequest) -> HttpResponseBase:
+    """``/results-table/``: one row per cell with its lineage and current results, filtered as
+    the cell list is (same FilterSet); ``?format=csv|xlsx`` downloads every matching row."""
+    filterset = CellFilterSet(request.GET, queryset=results_table.cells_queryset())
+    valid = filterset.is_valid()
+    fmt = request.GET.get("format", "")
+    if fmt:
+        if fmt not in EXPORT_FORMATS:
+            return _problem(request, f"Unknown export format “{fmt}”: use csv or xlsx.", 400)
+        if not valid:
+            errors = "; ".join(f"{k}: {' '.join(v)}" for k, v in filterset.errors.items())
+            return _problem(request, f"Nothing exported, a filter is wrong: {errors}", 400)
+        stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+        return export_response(
+            fmt=fmt,
+            filename=f"results-table-{stamp}",
+            header=results_table.HEADER,
+            rows=results_table.export_rows(filterset.qs),
+        )
+    cells = filterset.qs if valid else filterset.queryset.none()
+    page = Paginator(cells, 50).get_page(request.GET.get("page"))
+    params = request.GET.copy()
+    params.pop("page", None)
+    return render(
+        request,
+        "reports/results_table.html",
+        {
+            "filterset": filterset,
+            "page": page,
+            "columns": results_table.COLUMNS,
+            "rows": [
+                [_shown(row[c.name]) for c in results_table.COLUMNS]
+                for row in results_table.rows_for(list(page))
+            ],
+            "params": params.urlencode(),
+        },
+    )
+
+
+def _shown(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return display(value)

@@ -18,4 +18,5 @@ urlpatterns = [
     path("", include("processing.api.urls")),
     path("", include("cells.api.urls")),
     path("", include("analysis.api.urls")),
+    path("", include("reports.api.urls")),
 ]

@@ -179,3 +179,53 @@ def test_api_export_with_a_bad_filter_answers_json(api: Any) -> None:
     response = api("auditor").get("/api/cells/", {"assembled_after": "x", "format": "csv"})
     assert response.status_code == 400
     assert "assembled_after" in response.json()
+
+
+def test_exports_read_plain_values_that_equal_what_the_columns_show(users: Any, lab: Any) -> None:
+    """Every table whose columns are stored fields exports plain tuples; each value must be
+    what the column shows from the model instance (code, user name, choice label, annotation)."""
+    from lims.tables import _lookup, _registry, export_rows
+
+    build_chain(user=users["scientist"])
+    plain = 0
+    for table in _registry.values():
+        rows = table.queryset().order_by("pk")
+        expected = [[c.export_value(row) for c in table.columns] for row in rows]
+        assert list(export_rows(rows, table.columns)) == expected, table.__name__
+        assert expected, table.__name__
+        plain += all(_lookup(rows, c) for c in table.columns)
+    assert plain >= 5  # measurements, results, flags, lots, electrodes ... go the fast way
+
+
+def test_xlsx_cells_keep_their_types_and_text_is_never_read_as_something_else() -> None:
+    import datetime as dt
+    import decimal
+
+    from openpyxl import load_workbook
+
+    from lims.exports import write_xlsx
+
+    moment = dt.datetime(2026, 3, 1, 14, 30, 5)
+    row = [
+        "007",  # text that looks like a number
+        "http://lims.example/r/CELL-0001/",  # text that looks like a link
+        "=1+1",  # a formula, escaped
+        -12.5,
+        3,
+        decimal.Decimal("99.5"),
+        float("nan"),
+        None,
+        True,
+        moment,
+        dt.date(2026, 3, 2),
+    ]
+    target = io.BytesIO()
+    write_xlsx(target, sheet_name="a/b:c[d]", header=[f"c{i}" for i in range(len(row))], rows=[row])
+    sheet = load_workbook(target).worksheets[0]
+    assert sheet.title == "a-b-c-d-"
+    values = [c.value for c in sheet[2]]
+    assert values[:6] == ["007", "http://lims.example/r/CELL-0001/", "'=1+1", -12.5, 3, 99.5]
+    assert values[6:9] == ["nan", None, "yes"]
+    assert values[9] == moment and sheet.cell(2, 10).number_format == "yyyy-mm-dd hh:mm:ss"
+    assert values[10] == dt.datetime(2026, 3, 2) and sheet.cell(2, 11).number_format == "yyyy-mm-dd"
+    assert sheet.cell(2, 2).hyperlink is None and sheet.cell(2, 3).data_type == "s"

@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import zipfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -104,24 +105,166 @@ def test_eln_export_of_a_record_without_lineage_is_a_valid_crate(
     assert client.get("/eln/NOPE-1/").status_code == 404
 
 
+#: An excerpt of the BattINFO (EMMO domain-battery) JSON-LD context, with its source.
+TERMS = json.loads((Path(__file__).parent / "battinfo_context_terms.json").read_text())
+BATTINFO_CONTEXT = "https://w3id.org/emmo/domain/battery/context"
+PREFIXES = ("https://schema.org/", "http://www.w3.org/2000/01/rdf-schema#")
+UNIT = TERMS["properties"]["hasMeasurementUnit"]
+VALUE = TERMS["data_properties"]["hasNumericalValue"]
+
+
+def _context() -> dict[str, Any]:
+    """The published context's definitions of the excerpt's terms, as the context states them:
+    object properties take IRIs (``"@type": "@id"``), classes and units are plain IRIs."""
+    return {
+        **{name: {"@id": iri, "@type": "@id"} for name, iri in TERMS["properties"].items()},
+        **TERMS["data_properties"],
+        **TERMS["classes"],
+        **TERMS["units"],
+    }
+
+
+def _load(url: str, options: Any = None) -> dict[str, Any]:
+    # The one remote document a BattINFO export names: served from the excerpt, never fetched.
+    assert url == BATTINFO_CONTEXT, f"the export makes a JSON-LD processor fetch {url}"
+    return {"contextUrl": None, "documentUrl": url, "document": {"@context": _context()}}
+
+
+def _keys(node: Any) -> int:
+    """How many properties (non-keyword keys) a JSON-LD tree has, nested ones included."""
+    if isinstance(node, list):
+        return sum(_keys(item) for item in node)
+    if not isinstance(node, dict):
+        return 0
+    return sum(
+        (0 if key.startswith("@") else 1) + _keys(value)
+        for key, value in node.items()
+        if key != "@context"
+    )
+
+
+def validate_battinfo(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """Expand ``document`` with a JSON-LD processor (pyld) against the BattINFO context and
+    check it against the ontology: no term dropped (a term the context does not define
+    vanishes in expansion), every type a class, every property one of the context's (or
+    schema.org/RDFS), every unit an EMMO unit, every number a hasNumericalValue. Returns the
+    expanded nodes."""
+    from pyld import jsonld
+
+    expanded = jsonld.expand(document, {"documentLoader": _load})
+    assert _keys(expanded) == _keys(document), "a term is not in the BattINFO context"
+    classes, units = set(TERMS["classes"].values()), set(TERMS["units"].values())
+    properties = {*TERMS["properties"].values(), *TERMS["data_properties"].values()}
+    nodes: list[dict[str, Any]] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+            return
+        if not isinstance(node, dict) or "@value" in node:
+            return
+        nodes.append(node)
+        for kind in node.get("@type", []):
+            assert kind in classes, f"type {kind} is not a class of the ontology"
+        for key, values in node.items():
+            if key.startswith("@"):
+                continue
+            assert key in properties or key.startswith(PREFIXES), f"property {key}"
+            if key == UNIT:
+                assert all(v["@id"] in units for v in values), values
+            if key == VALUE:
+                assert all(isinstance(v["@value"], int | float) for v in values), values
+            walk(values)
+
+    walk(expanded)
+    return nodes
+
+
+def _quantity(node: dict[str, Any], kind: str) -> tuple[float, str]:
+    """The value and unit IRI of the property of type ``kind`` (a BattINFO class name)."""
+    properties = node["hasProperty"]
+    found = next(
+        q
+        for q in (properties if isinstance(properties, list) else [properties])
+        if q["@type"] == kind
+    )
+    return found["hasNumericalPart"]["hasNumericalValue"], found["hasMeasurementUnit"]
+
+
 def test_battinfo_json_ld_of_a_cell(client: Any, users: Any, lab: Any) -> None:
     client.force_login(users["auditor"])
     response = client.get(f"/battinfo/{lab.cell.code}/")
     assert response.status_code == 200 and response["Content-Type"] == "application/ld+json"
     document = json.loads(response.content)
-    assert document["@context"][0] == "https://w3id.org/emmo/domain/battery/context"
+    assert document["@context"][0] == BATTINFO_CONTEXT
     assert document["@type"] == "BatteryCell"
     assert document["@id"] == f"http://testserver/r/{lab.cell.code}/"
     electrolyte = document["hasElectrolyte"]
+    assert electrolyte["@type"] == "SolidElectrolyte"
     assert electrolyte["schema:identifier"] == lab.separators[0].code
-    thickness = next(p for p in electrolyte["hasProperty"] if p["@type"] == "Thickness")
-    assert thickness["hasNumericalPart"]["hasNumberValue"] == 700
-    assert thickness["hasMeasurementUnit"] == "emmo:MicroMetre"
+    units = TERMS["units"]
+    assert _quantity(electrolyte, "Thickness") == (pytest.approx(700e-6), units["Metre"])
+    assert _quantity(electrolyte, "Diameter") == (pytest.approx(7e-3), units["Metre"])
+    assert _quantity(document, "Pressure") == (pytest.approx(0.1e6), units["Pascal"])
+    assert _quantity(document, "ElectrodeGeometricSurfaceArea") == (
+        pytest.approx(lab.cell.electrode_area_cm2),
+        units["SquareCentiMetre"],
+    )
     negative = document["hasNegativeElectrode"]
     assert negative["schema:identifier"] == lab.pieces[0].code
     sodium = next(
         c for c in negative["hasActiveMaterial"]["hasConstituent"] if c["@type"] == "Sodium"
     )
-    assert sodium["hasProperty"]["hasNumericalPart"]["hasNumberValue"] == 3
+    assert _quantity(sodium, "AmountFraction") == (pytest.approx(0.03), units["UnitOne"])
     assert document["hasPositiveElectrode"]["schema:identifier"] == lab.pieces[1].code
     assert client.get(f"/battinfo/{lab.pellet.code}/").status_code == 400
+    # every type, property and unit is the ontology's (as its published context names them)
+    nodes = validate_battinfo(document)
+    cell = next(n for n in nodes if n.get("@id") == document["@id"])
+    assert cell["@type"] == [TERMS["classes"]["BatteryCell"]]
+
+
+@pytest.mark.parametrize(
+    ("path", "wrong"),
+    [
+        (("@type",), "Alloy"),  # not a class of the ontology
+        (("hasElectrolyte", "hasProperty", 0, "hasNumericalPart"), {"hasNumberValue": 7e-4}),
+        (("hasProperty", 0, "hasMeasurementUnit"), "emmo:MegaPascal"),  # no such unit IRI
+    ],
+)
+def test_the_battinfo_check_finds_what_is_not_in_the_ontology(
+    client: Any, users: Any, lab: Any, path: tuple[Any, ...], wrong: Any
+) -> None:
+    client.force_login(users["auditor"])
+    document = json.loads(client.get(f"/battinfo/{lab.cell.code}/").content)
+    node = document
+    for step in path[:-1]:
+        node = node[step]
+    node[path[-1]] = wrong
+    with pytest.raises(AssertionError):
+        validate_battinfo(document)
+
+
+def test_battinfo_of_a_pure_lithium_reference_cell(client: Any, users: Any, lab: Any) -> None:
+    from cells.services import cell_assemble
+    from processing import services as proc
+
+    sci = users["scientist"]
+    foil = proc.foil_create(user=sci, foil_type="li_rolled", li_lot=lab.lots["Li"])
+    pieces = [proc.electrode_cut(user=sci, foil=foil, diameter_mm=6, mass_mg=1.5) for _ in "ab"]
+    cell = cell_assemble(
+        user=sci,
+        separator=lab.separators[1],
+        electrode_1=pieces[0],
+        electrode_2=pieces[1],
+        cell_type="Li|LLZO|Li",
+    )
+    client.force_login(users["auditor"])
+    document = json.loads(client.get(f"/battinfo/{cell.code}/").content)
+    validate_battinfo(document)
+    negative = document["hasNegativeElectrode"]
+    assert negative["@type"] == "LithiumElectrode"
+    assert negative["hasActiveMaterial"]["@type"] == "Lithium"
+    assert _quantity(negative, "Mass") == (pytest.approx(1500), TERMS["units"]["MicroGram"])
+    assert "hasCurrentCollector" not in document  # none recorded

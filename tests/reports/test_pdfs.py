@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from analysis.models import Measurement, ResultValue
 from analysis.science.density import summarize
 from cells.models import Cell
 from cells.services import cell_add_step
@@ -64,11 +65,27 @@ def test_cell_build_sheet_from_the_demo_lab(client: Any, demo: None) -> None:
         "Printed",
         "by scientist",
         "Results (current revisions)",
-        "asr_interface_ohm_cm2",
-        "ccd_mA_cm2",
-        "Ω·cm²",
+        "Impedance fits",
+        "R_IF Ω",
+        "ASR Ω·cm²",
+        "Critical current density",
+        "CCD mA/cm²",
     ):
         assert expected in text, expected
+    # the fit table: a line per spectrum with its current values
+    for spectrum in Measurement.objects.filter(subject=cell, measurement_type="eis"):
+        asr = ResultValue.objects.get(
+            measurement=spectrum, is_current=True, name="asr_interface_ohm_cm2"
+        )
+        assert f"{spectrum.code} {spectrum.measured_at:%Y-%m-%d}" in text
+        assert f"{asr.value:.4g} ± {asr.std_error:.2g}" in text
+    ccd_test = Measurement.objects.get(subject=cell, measurement_type="ccd")
+    ccd = ResultValue.objects.get(measurement=ccd_test, is_current=True, name="ccd_mA_cm2")
+    assert f"{ccd_test.code} {ccd_test.measured_at:%Y-%m-%d} 25.0 {ccd.value:.4g}" in text
+    # the plots are drawn in the PDF (their own titles are text of the embedded SVGs)
+    latest = Measurement.objects.filter(subject=cell, measurement_type="eis").latest("measured_at")
+    assert f"{cell.code}: impedance, {latest.code} rev. 1" in text
+    assert f"{cell.code}: CCD test, {ccd_test.code} rev. 1" in text
     assert lineage_state_hash(cell) in text
     assert qr_codes(pdf) == ["http://testserver/r/CELL-0001/"]
 
@@ -110,8 +127,27 @@ def test_batch_report_from_the_demo_lab(client: Any, demo: None) -> None:
     densities = [p.geometric_density_g_cm3 for p in batch.pellets.all()]
     stats = summarize([d for d in densities if d])
     assert f"{stats.n} {stats.mean_g_cm3:.3f} {stats.std_g_cm3:.3f}" in text
-    for cell in Cell.objects.filter(separator__pellet__batch=batch):
-        assert cell.code in text and cell.separator.code in text
+    # every separator with the cell made from it and that cell's key results
+    for cell in Cell.objects.filter(separator__pellet__batch=batch).select_related("separator"):
+        ccd = ResultValue.objects.get(subject=cell, is_current=True, name="ccd_mA_cm2")
+        density = ResultValue.objects.get(
+            subject=cell.separator.pellet_id, is_current=True, name="relative_density_pct"
+        )
+        first_r_if = (
+            ResultValue.objects.filter(subject=cell, is_current=True, name="r_interface_ohm")
+            .order_by("measurement__measured_at")
+            .first()
+        )
+        line = (
+            f"{cell.separator.code} {cell.separator.pellet.code} "
+            f"{cell.separator.thickness_um} {density.value:.1f}p {cell.code} "
+            f"{cell.get_status_display()} " + (f"{first_r_if.value:.1f}" if first_r_if else "— —")
+        )
+        assert line in text, line
+        shown = f"{'> ' if ccd.is_lower_bound else ''}{ccd.value:.2f} 25"
+        assert shown in text.split(cell.code, 2)[-1], shown
+    unused = batch.pellets.get(code__endswith="-03").separators.first()
+    assert f"{unused.code} " in text and "unused" in text
     assert qr_codes(pdf) == [f"http://testserver/r/{batch.code}/"]
 
 

@@ -109,3 +109,54 @@ def test_a_signature_stays_valid_when_an_unrelated_batch_uses_the_same_lot(
     )
     page = client.get(f"/sign/{lab.cell.code}/").content.decode()
     assert "valid</span>" in page and "void: " not in page
+
+
+@pytest.mark.parametrize(
+    ("role", "codenames"),
+    [
+        ("operator", {"view_signature", "view_signatureattempt"}),
+        ("auditor", {"view_signature", "view_signatureattempt"}),
+        ("scientist", {"view_signature", "add_signature", "view_signatureattempt"}),
+        ("admin", {"view_signature", "add_signature", "view_signatureattempt"}),
+    ],
+)
+def test_roles_read_signatures_scientists_sign_nobody_edits(
+    roles: None, role: str, codenames: set[str]
+) -> None:
+    from django.contrib.auth.models import Group
+
+    granted = set(
+        Group.objects.get(name=role)
+        .permissions.filter(content_type__app_label="reports")
+        .values_list("codename", flat=True)
+    )
+    assert granted == codenames
+
+
+def test_an_operator_cannot_sign(client: Any, users: Any, lab: Any) -> None:
+    client.force_login(users["operator"])
+    response = _sign(client, lab.cell.code)
+    assert response.status_code == 403 and "Only a scientist" in response.content.decode()
+    assert not Signature.objects.exists()
+
+
+def test_the_admin_shows_signatures_and_changes_none(client: Any, users: Any, lab: Any) -> None:
+    client.force_login(users["scientist"])
+    assert _sign(client, lab.cell.code).status_code == 302
+    signature = Signature.objects.get()
+    for role in ("admin", "auditor"):
+        client.force_login(users[role])
+        listing = client.get("/admin/reports/signature/")
+        assert listing.status_code == 200 and lab.cell.code in listing.content.decode(), role
+        change = client.get(f"/admin/reports/signature/{signature.pk}/change/")
+        assert change.status_code == 200 and 'name="_save"' not in change.content.decode()
+        assert client.get("/admin/reports/signature/add/").status_code == 403
+        assert client.get(f"/admin/reports/signature/{signature.pk}/delete/").status_code == 403
+        assert (
+            client.post(
+                f"/admin/reports/signature/{signature.pk}/change/", {"meaning": "reviewed"}
+            ).status_code
+            == 403
+        )
+    signature.refresh_from_db()
+    assert signature.meaning == "released"
