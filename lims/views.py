@@ -10,22 +10,25 @@ from lims.exports import EXPORT_FORMATS, export_response
 from lims.models import Record
 from lims.qr import qr_svg
 from lims.roles import user_roles
-from lims.selectors import record_page
+from lims.selectors import home_panels, record_page
 from lims.tables import Column, Table, display
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    """What needs the signed-in user today (open flags, failed runs, cells on test, recent
+    activity: the panels of ``settings.HOME_PANELS``), and the code search of the header."""
     query = request.GET.get("q", "").strip()
     if query and Record.objects.filter(code__iexact=query).exists():
         return redirect("record", code=Record.objects.get(code__iexact=query).code)
-    records = Record.objects.order_by("-created_at")
+    context: dict[str, Any] = {"query": query, "roles": user_roles(request.user)}
     if query:
-        records = records.filter(code__icontains=query) | records.filter(label__icontains=query)
-    return render(
-        request,
-        "lims/home.html",
-        {"query": query, "records": records[:50], "roles": user_roles(request.user)},
-    )
+        records = Record.objects.order_by("-created_at")
+        context["records"] = (
+            records.filter(code__icontains=query) | records.filter(label__icontains=query)
+        )[:50]
+    else:
+        context["panels"] = home_panels(request)
+    return render(request, "lims/home.html", context)
 
 
 def record_detail(request: HttpRequest, code: str) -> HttpResponse:
