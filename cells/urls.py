@@ -1,8 +1,9 @@
 from django.urls import path
 
-from cells import tables
-from lims.views import object_list
+from cells import forms, tables
+from lims.views import desk_pages, object_list
 
 urlpatterns = [
     path("cells/", object_list, {"table": tables.CellTable}, name="cell-list"),
+    *desk_pages("cells", forms.CellForm),
 ]

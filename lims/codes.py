@@ -43,6 +43,8 @@ def code_check_typed(*, model: type[Record], code: str) -> None:
     """Refuse a typed-in code of the wrong kind (a lot cannot be ``CELL-0001``) or one that a
     deleted record had: a code printed on a label must never name a second thing."""
     prefix = f"{model.code_prefix}-"
+    if any(ch.isspace() for ch in code):
+        raise ValidationError({"code": "A code has no spaces."})
     if not code.startswith(prefix):
         raise ValidationError(
             {"code": f"A {model._meta.verbose_name} code starts with {prefix}: {code!r} does not."}

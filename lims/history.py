@@ -54,19 +54,26 @@ _UNTRACKED = {"created_at", "updated_at", "record_ptr", "id", "kind", "label"}
 
 def snapshot(instance: models.Model) -> dict[str, Any]:
     """Field values of ``instance`` as JSON; related rows by their code or text, not their id."""
-    values: dict[str, Any] = {}
     excluded = _UNTRACKED | getattr(instance, "history_exclude", frozenset())
-    for f in instance._meta.concrete_fields:
-        if f.name in excluded or getattr(f, "parent_link", False):
-            continue
-        if f.is_relation:
-            related = getattr(instance, f.name)
-            values[f.name] = None if related is None else str(related)
-        elif isinstance(f, models.FileField):
-            values[f.name] = getattr(instance, f.attname).name or None
-        else:
-            values[f.name] = _jsonable(f.value_from_object(instance))
-    return values
+    return {
+        f.name: _field_value(instance, f)
+        for f in instance._meta.concrete_fields
+        if f.name not in excluded and not getattr(f, "parent_link", False)
+    }
+
+
+def snapshot_field(instance: models.Model, name: str) -> Any:
+    """One field of :func:`snapshot`: how the history writes that value."""
+    return _field_value(instance, instance._meta.get_field(name))
+
+
+def _field_value(instance: models.Model, f: Any) -> Any:
+    if f.is_relation:
+        related = getattr(instance, f.name)
+        return None if related is None else str(related)
+    if isinstance(f, models.FileField):
+        return getattr(instance, f.attname).name or None
+    return _jsonable(f.value_from_object(instance))
 
 
 def history_owner(instance: models.Model) -> Record | None:
@@ -294,6 +301,14 @@ def history_version(instance: models.Model) -> int:
     return HistoryEntry.objects.filter(
         model=_model_label(instance), object_id=str(instance.pk)
     ).count()
+
+
+def history_since(instance: models.Model, version: int) -> models.QuerySet[HistoryEntry]:
+    """The row's entries after ``version`` (its first ``version`` entries skipped), oldest
+    first: what others changed since an editor opened it at that version."""
+    return HistoryEntry.objects.filter(
+        model=_model_label(instance), object_id=str(instance.pk)
+    ).order_by("id")[version:]
 
 
 def history_of(*, code: str) -> models.QuerySet[HistoryEntry]:

@@ -46,10 +46,17 @@ class SubTable:
 
 @dataclass
 class Panel:
-    """A section another app adds to the record page: a template and its context."""
+    """A section another app adds to the record page or the home page: a template and its
+    context; on the home page also a title, how many rows it is about, and where they are all
+    listed."""
 
     template: str
     context: dict[str, Any]
+    title: str = ""
+    count: int | None = None
+    link: str = ""
+    #: Across the whole home page rather than one column.
+    wide: bool = False
 
 
 @functools.cache
@@ -58,6 +65,39 @@ def panel_providers() -> list[Callable[[HttpRequest, Record], list[Panel]]]:
     shows on a record's page (the analysis app: flags, results, runs), so the core page
     frame never imports the apps above it."""
     return [import_string(path) for path in settings.RECORD_PAGE_PANELS]
+
+
+@functools.cache
+def home_panel_providers() -> list[Callable[[HttpRequest], list[Panel]]]:
+    """The functions named in ``settings.HOME_PANELS``: each returns its app's sections of the
+    home page ("what needs me today"), so the core never imports the apps above it."""
+    return [import_string(path) for path in settings.HOME_PANELS]
+
+
+def home_panels(request: HttpRequest) -> list[Panel]:
+    return [panel for provider in home_panel_providers() for panel in provider(request)]
+
+
+#: History entries each list of recent activity shows.
+ACTIVITY_ROWS = 12
+
+
+def activity_panels(request: HttpRequest) -> list[Panel]:
+    """Recent activity: the signed-in user's own latest changes, and other people's."""
+    user_id: Any = request.user.pk  # pages need a login
+    mine = list(HistoryEntry.objects.filter(user_id=user_id)[:ACTIVITY_ROWS])
+    # People's changes: the workers' own bookkeeping of runs is left out.
+    everyone = list(
+        HistoryEntry.objects.exclude(user_id=user_id).exclude(user=None)[:ACTIVITY_ROWS]
+    )
+    return [
+        Panel(
+            "lims/home_activity.html",
+            {"mine": mine, "everyone": everyone},
+            title="Recent activity",
+            wide=True,
+        )
+    ]
 
 
 @dataclass

@@ -204,6 +204,8 @@ ANALYSIS_RECOVER_INTERVAL_S = envint("ANALYSIS_RECOVER_INTERVAL_S", 60)
 RECORD_CHANGE_HOOKS = ["analysis.flagging.record_changed"]
 #: Sections other apps add to the record page (see lims.selectors.panel_providers).
 RECORD_PAGE_PANELS = ["analysis.panels.record_panels"]
+#: Sections of the home page, "what needs me today", in order (see lims.selectors.home_panels).
+HOME_PANELS = ["analysis.home.home_panels", "lims.selectors.activity_panels"]
 #: Extra modules that register analyses (see analysis/registry.py), comma-separated.
 ANALYSIS_PLUGINS = envlist("ANALYSIS_PLUGINS")
 

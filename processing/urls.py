@@ -1,7 +1,7 @@
 from django.urls import path
 
-from lims.views import object_list
-from processing import tables
+from lims.views import desk_pages, object_list
+from processing import forms, tables
 
 urlpatterns = [
     path("lots/", object_list, {"table": tables.ChemicalLotTable}, name="lot-list"),
@@ -18,4 +18,13 @@ urlpatterns = [
     path("separators/", object_list, {"table": tables.SeparatorTable}, name="separator-list"),
     path("foils/", object_list, {"table": tables.MetalFoilTable}, name="foil-list"),
     path("electrodes/", object_list, {"table": tables.ElectrodePieceTable}, name="electrode-list"),
+    *desk_pages("lots", forms.ChemicalLotForm),
+    *desk_pages("equipment", forms.EquipmentForm),
+    *desk_pages("protocols", forms.ProtocolTemplateForm, by="int:pk"),
+    *desk_pages("glovebox-readings", forms.GloveboxReadingForm),
+    *desk_pages("batches", forms.SynthesisBatchForm),
+    *desk_pages("pellets", forms.PelletForm),
+    *desk_pages("separators", forms.SeparatorForm),
+    *desk_pages("foils", forms.MetalFoilForm),
+    *desk_pages("electrodes", forms.ElectrodePieceForm),
 ]

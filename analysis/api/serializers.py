@@ -257,7 +257,7 @@ class MeasurementSerializer(RecordSerializer):
 
     def validate_conditions(self, value: Any) -> Any:
         if not isinstance(value, dict):
-            raise serializers.ValidationError("An object of named settings, units in the names.")
+            raise serializers.ValidationError(Measurement.CONDITIONS_MESSAGE)
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

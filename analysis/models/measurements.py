@@ -8,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from lims.models import Record, StoredFile, record_ptr
+from lims.models import Record, StoredFile, Tracked, record_ptr
 
 if TYPE_CHECKING:
     from analysis.readers import ColumnMapping
@@ -65,6 +65,13 @@ class Measurement(Record):
             models.Index(fields=["-measured_at"], name="meas_measured_at_idx"),
         ]
 
+    #: What a ``conditions`` that is not an object is told (the API says the same).
+    CONDITIONS_MESSAGE = "An object of named settings, units in the names."
+
+    def clean(self) -> None:
+        if not isinstance(self.conditions, dict):
+            raise ValidationError({"conditions": self.CONDITIONS_MESSAGE})
+
     def describe(self) -> str:
         return f"{self.get_measurement_type_display()} of {self.subject.code}"
 
@@ -75,7 +82,7 @@ class Measurement(Record):
         return parents
 
 
-class ColumnMappingTemplate(models.Model):
+class ColumnMappingTemplate(Tracked):
     """A saved column mapping for an instrument's CSV/TSV/XLSX exports, by name.
 
     ``mapping`` is :class:`analysis.readers.ColumnMapping` as JSON (``to_dict``); the reader

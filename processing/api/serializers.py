@@ -19,6 +19,7 @@ from processing.models import (
     Separator,
     SynthesisBatch,
     WeighingEntry,
+    parameters_problem,
 )
 
 B = RecordSerializer.BASE_FIELDS
@@ -83,14 +84,9 @@ class ProtocolTemplateSerializer(serializers.ModelSerializer):
         ]
 
     def validate_parameters(self, value: Any) -> Any:
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("An object of {parameter: {default, min, max}}.")
-        for name, spec in value.items():
-            if not isinstance(spec, dict) or not set(spec) <= {"default", "min", "max", "unit"}:
-                raise serializers.ValidationError(f"{name}: expected {{default, min, max}}.")
-            lo, hi = spec.get("min"), spec.get("max")
-            if lo is not None and hi is not None and lo > hi:
-                raise serializers.ValidationError(f"{name}: min {lo} is above max {hi}.")
+        problem = parameters_problem(value)  # the model's own check, answered before the service
+        if problem:
+            raise serializers.ValidationError(problem)
         return value
 
 

@@ -3,7 +3,7 @@
 from processing.models.atmosphere import GloveboxReading
 from processing.models.foils import ElectrodePiece, FoldPass, MetalFoil
 from processing.models.materials import ChemicalLot, Equipment
-from processing.models.protocols import ProtocolStep, ProtocolTemplate
+from processing.models.protocols import ProtocolStep, ProtocolTemplate, parameters_problem
 from processing.models.synthesis import (
     Pellet,
     ProcessStep,
@@ -26,4 +26,5 @@ __all__ = [
     "Separator",
     "SynthesisBatch",
     "WeighingEntry",
+    "parameters_problem",
 ]

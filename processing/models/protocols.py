@@ -4,14 +4,27 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.core.exceptions import ValidationError
 from django.db import models
 
-from lims.models import (
-    OwnedRow,
-)
+from lims.models import OwnedRow, Tracked
 
 
-class ProtocolTemplate(models.Model):
+def parameters_problem(value: Any) -> str:
+    """What is wrong with a protocol's ``parameters``, or ``""``: an object of
+    ``{parameter: {default, min, max, unit}}`` whose ranges run upwards."""
+    if not isinstance(value, dict):
+        return "An object of {parameter: {default, min, max}}."
+    for name, spec in value.items():
+        if not isinstance(spec, dict) or not set(spec) <= {"default", "min", "max", "unit"}:
+            return f"{name}: expected {{default, min, max}}."
+        lo, hi = spec.get("min"), spec.get("max")
+        if lo is not None and hi is not None and lo > hi:
+            return f"{name}: min {lo} is above max {hi}."
+    return ""
+
+
+class ProtocolTemplate(Tracked):
     """Default parameters of a step type and the range each may take.
 
     ``parameters`` maps a parameter name (with its unit, as on the step) to
@@ -32,6 +45,11 @@ class ProtocolTemplate(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        problem = parameters_problem(self.parameters)
+        if problem:
+            raise ValidationError({"parameters": problem})
 
     def default(self, parameter: str) -> Any:
         return (self.parameters.get(parameter) or {}).get("default")
