@@ -75,14 +75,6 @@ def bench_entry_log(
     )
 
 
-def foil_cell_using(foil: MetalFoil) -> str | None:
-    """The code of a cell built from a piece of ``foil``, if any."""
-    return (
-        Cell.objects.filter(electrode_1__foil=foil).values_list("code", flat=True).first()
-        or Cell.objects.filter(electrode_2__foil=foil).values_list("code", flat=True).first()
-    )
-
-
 def latest_reading(glovebox: Equipment | None) -> GloveboxReading | None:
     if glovebox is None:
         return None
@@ -114,12 +106,8 @@ def bench_pass_log(
     performed_at: dt.datetime | None,
     calender: Equipment | None = None,
 ) -> FoldPass:
-    """Log the next pass of ``foil`` with the foil's latest glovebox reading."""
-    used_by = foil_cell_using(foil)
-    if used_by:
-        raise ValidationError(
-            {"thickness_after_um": f"{foil.code} is already in cell {used_by}: no more passes."}
-        )
+    """Log the next pass of ``foil`` with the foil's latest glovebox reading (a foil already in
+    a cell is refused by :func:`~processing.services.foil_log_pass`, for every caller)."""
     return foil_log_pass(
         user=user,
         foil=foil,

@@ -46,7 +46,7 @@ from processing.models import (
     Separator,
     SynthesisBatch,
 )
-from processing.services import batch_add_weighing, glovebox_reading_log
+from processing.services import batch_add_weighing, foil_built_into, glovebox_reading_log
 
 DEVICE_COOKIE = "bench_device"
 RECENT_COUNT = 8
@@ -158,7 +158,7 @@ def foil_context(foil: MetalFoil) -> dict[str, Any]:
         "passes": passes,
         "count": foil.passes.count(),
         "target": foil.required_passes,
-        "used_by": services.foil_cell_using(foil),
+        "used_by": foil_built_into(foil),
         "reading": reading,
         "warning": services.reading_warning(reading),
         "undo_window_s": int(services.UNDO_WINDOW.total_seconds()),

@@ -16,8 +16,7 @@ from django.utils import timezone
 from glovebox import services
 from glovebox.models import BenchEntry, Device
 from lims.models import HistoryEntry
-from processing.models import FoldPass, GloveboxReading, MetalFoil
-from processing.services import foil_create
+from processing.models import FoldPass, GloveboxReading
 
 pytestmark = pytest.mark.django_db
 
@@ -27,19 +26,6 @@ def operator(users: Any) -> Client:
     client = Client()
     client.force_login(users["operator"])
     return client
-
-
-@pytest.fixture
-def free_foil(lab: Any, users: Any) -> MetalFoil:
-    """A foil not yet cut into a cell (the lab chain's foil is already in a cell)."""
-    return foil_create(
-        user=users["scientist"],
-        li_lot=lab.lots["Li"],
-        na_lot=lab.lots["Na"],
-        target_na_mol_percent=3,
-        target_thickness_um=100,
-        glovebox=lab.glovebox,
-    )
 
 
 def send(
@@ -146,13 +132,20 @@ def test_a_bad_thickness_is_refused_in_words_and_nothing_is_saved(
 
 
 def test_no_pass_on_a_foil_already_in_a_cell(operator: Client, lab: Any) -> None:
+    # The refusal is processing.services.foil_log_pass's (tests/processing/test_api.py has the
+    # API's); the bench passes it on in the same words and keeps nothing.
     count = lab.foil.passes.count()
-    response = send(operator, f"/bench/r/{lab.foil.code}/passes/", {"thickness_after_um": "99"})
+    url = f"/bench/r/{lab.foil.code}/passes/"
+    response = send(operator, url, {"thickness_after_um": "99"}, key="late-pass")
     assert response.status_code == 400
-    assert response.json()["errors"]["thickness_after_um"] == [
-        f"{lab.foil.code} is already in cell {lab.cell.code}: no more passes."
-    ]
+    assert response.json() == {
+        "errors": {"foil": [f"{lab.foil.code} is already in cell {lab.cell.code}: no more passes."]}
+    }
     assert lab.foil.passes.count() == count
+    assert not BenchEntry.objects.exists()
+    page = operator.get(f"/bench/r/{lab.foil.code}/").content.decode()
+    assert f"already in cell {lab.cell.code}: no more passes." in page
+    assert "+1 pass" not in page
 
 
 def test_a_step_on_a_record_of_the_wrong_kind_is_404(operator: Client, lab: Any) -> None:
