@@ -113,10 +113,8 @@ class CodeField(forms.CharField):
         return found
 
 
-class AssembleForm(forms.Form):
+class AssembleForm(EntryForm):
     """The cell assembly checklist: the parts, scanned one after the other."""
-
-    key = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         from processing.models import ChemicalLot, ElectrodePiece, Equipment, Separator

@@ -65,11 +65,15 @@ def bench(new_page: Any, demo: None) -> Callable[..., Any]:
 
 
 def shot(page: Any, name: str) -> None:
+    # A full-page picture from the top, else the sticky header is drawn over the middle.
+    page.evaluate("() => window.scrollTo(0, 0)")
     (SCREENSHOTS / "bench").mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "bench" / f"{name}.png", full_page=True)
 
 
 def assert_glove_sized(page: Any) -> None:
+    # From the top: scrolled, the sticky header lies over the content, not beside it.
+    page.evaluate("() => window.scrollTo(0, 0)")
     controls = page.evaluate(MEASURE_CONTROLS)
     assert controls, "no controls on the page"
     small = [c for c in controls if min(c["width"], c["height"]) < MIN_CONTROL_PX]
@@ -92,6 +96,23 @@ def open_code(page: Any, code: str) -> None:
 
 def wait_until_sent(page: Any) -> None:
     page.get_by_text("0 waiting", exact=True).wait_for()
+
+
+def kept_for_offline(page: Any) -> None:
+    """Wait until the service worker controls the page and keeps a copy of it, as after any
+    online visit."""
+    page.evaluate("() => navigator.serviceWorker.ready")
+    page.reload()
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    page.evaluate(
+        "async () => { while (!(await caches.match(location.href)))"
+        " await new Promise(r => setTimeout(r, 100)); }"
+    )
+
+
+def back_online(page: Any) -> None:
+    page.context.set_offline(False)
+    page.evaluate("() => window.dispatchEvent(new Event('online'))")
 
 
 def test_twenty_passes_at_portrait_reach_the_protocol_target(bench: Any) -> None:
@@ -188,8 +209,7 @@ def test_offline_passes_survive_a_reload_and_arrive_once_with_their_times(bench:
     shot(page, "foil-offline-3-waiting")
     assert not foil.passes.exists()
 
-    page.context.set_offline(False)
-    page.evaluate("() => window.dispatchEvent(new Event('online'))")
+    back_online(page)
     wait_until_sent(page)
     passes = list(foil.passes.order_by("pass_number"))
     assert [p.pass_number for p in passes] == [1, 2, 3]
@@ -458,7 +478,9 @@ def test_polish_a_separator_then_build_a_cell_with_the_checklist(bench: Any) -> 
     page.get_by_role("button", name="Build the cell").tap()
     error = page.locator("#electrode_2-error")
     error.wait_for()
-    assert error.inner_text() == "The second piece must be a different piece from the first piece."
+    assert error.inner_text() == (
+        "Not saved: The second piece must be a different piece from the first piece."
+    )
     shot(page, "assemble-error")
     page.get_by_label("Second electrode piece").fill(pieces[1].code)
     assert_glove_sized(page)
@@ -507,3 +529,147 @@ def test_weighing_shows_the_deviation_and_flags_it_before_saving(bench: Any) -> 
     weighing = batch.weighings.get()
     assert weighing.deviation_percent == pytest.approx(1.5, abs=0.01)
     assert weighing.operator.username == "operator"  # type: ignore[union-attr]
+
+
+def test_a_cell_built_while_the_network_drops_waits_and_is_built_once_with_its_lineage(
+    bench: Any,
+) -> None:
+    from django.contrib.auth import get_user_model
+
+    from cells.models import Cell
+    from processing.models import ChemicalLot, Separator
+    from processing.services import electrode_cut
+
+    op = get_user_model().objects.get(username="operator")
+    foil = MetalFoil.objects.filter(passes__isnull=False).distinct().first()
+    pieces = [electrode_cut(user=op, foil=foil, diameter_mm=6) for _ in range(2)]  # type: ignore[arg-type]
+    separator = Separator.objects.filter(cell__isnull=True).order_by("code").first()
+    assert separator is not None
+    cells_before = Cell.objects.count()
+    page = bench(PORTRAIT)
+    page.goto(f"/bench/assemble/?separator={separator.code}")
+    kept_for_offline(page)
+
+    # A scanner types the code and presses Enter: that moves on to the next part, never builds.
+    page.get_by_label("First electrode piece").press_sequentially(pieces[0].code)
+    page.get_by_label("First electrode piece").press("Enter")
+    assert page.evaluate("() => document.activeElement.name") == "electrode_2"
+    page.get_by_label("Second electrode piece").press_sequentially(pieces[1].code)
+    page.get_by_label("Second electrode piece").press("Enter")
+    assert page.evaluate("() => document.activeElement.id") == "assemble-build"
+    assert page.get_by_text("0 waiting", exact=True).is_visible()
+
+    page.context.set_offline(True)  # the Wi-Fi drops just as the last step is done
+    tapped = timezone.now()
+    page.get_by_role("button", name="Build the cell").tap()
+    page.get_by_text("1 waiting", exact=True).wait_for()
+    waiting = page.locator("#assemble-waiting")
+    assert waiting.inner_text().startswith(
+        f"Waiting to send: the cell from {separator.code}, {pieces[0].code} and {pieces[1].code}."
+    )
+    assert not page.get_by_role("button", name="Build the cell").is_visible()
+    assert_glove_sized(page)
+    shot(page, "assemble-offline-waiting")
+
+    page.reload()  # offline: the service worker serves the checklist, the entry is in IndexedDB
+    page.get_by_text("1 waiting", exact=True).wait_for()
+    waiting.wait_for()
+    assert page.get_by_label("Second electrode piece").input_value() == pieces[1].code
+    assert not page.get_by_role("button", name="Build the cell").is_visible()
+    assert not Cell.objects.filter(separator=separator).exists()
+    shot(page, "assemble-offline-after-reload")
+
+    back_online(page)
+    page.wait_for_url(re.compile(r"/bench/r/CELL-\d+/$"))
+    wait_until_sent(page)
+    cell = Cell.objects.get(separator=separator)
+    assert page.url.endswith(f"/bench/r/{cell.code}/")
+    assert Cell.objects.count() == cells_before + 1
+    roles = {(link.parent.code, link.role) for link in cell.parent_links.select_related("parent")}
+    collectors = ChemicalLot.objects.filter(chemical="Ni").order_by("-created_at").first()
+    glovebox = Equipment.objects.get(equipment_type="glovebox")
+    assert {
+        (separator.code, "separator"),
+        (pieces[0].code, "electrode"),
+        (pieces[1].code, "electrode"),
+        (collectors.code, "current_collector"),  # type: ignore[union-attr]
+        (glovebox.code, "glovebox"),
+    } <= roles
+    entry = BenchEntry.objects.get(action="cell_assemble")
+    assert entry.record_code == cell.code and entry.user == op
+    slack = dt.timedelta(seconds=2)
+    assert tapped - slack <= cell.assembled_at <= entry.server_time  # type: ignore[operator]
+    shot(page, "assemble-built-after-reconnect")
+
+
+def test_offline_the_page_names_the_operator_switched_in_and_their_entries_go_as_them(
+    bench: Any,
+) -> None:
+    foil = foil_in_progress()
+    glovebox = Equipment.objects.get(equipment_type="glovebox")
+    page = bench(PORTRAIT, username="admin")
+    page.get_by_role("link", name="Switch user").tap()
+    page.get_by_role("link", name="Register this tablet").tap()
+    page.get_by_label("Name of the tablet").fill("Glovebox 1 tablet")
+    page.get_by_role("button", name="Register").tap()
+    page.wait_for_url("**/bench/switch/")
+
+    def switch_to(username: str, pin: str) -> None:
+        page.goto("/bench/switch/")
+        page.get_by_role("navigation", name="Operators").get_by_role(
+            "link", name=re.compile(f"^{username}")
+        ).tap()
+        for digit in pin:
+            page.get_by_role("group", name="PIN keypad").get_by_role(
+                "button", name=digit, exact=True
+            ).tap()
+        page.get_by_role("button", name="OK").tap()
+        page.wait_for_url("**/bench/")
+        page.wait_for_function(f"() => document.body.dataset.operator === {username!r}")
+
+    def kept_copy_is_for(url: str) -> str:
+        return page.evaluate(
+            """async (url) => {
+              const html = await (await caches.match(url)).text();
+              return new DOMParser().parseFromString(html, 'text/html').body.dataset.user;
+            }""",
+            url,
+        )
+
+    switch_to("operator", "2468")
+    foil_url, glovebox_url = f"/bench/r/{foil.code}/", f"/bench/r/{glovebox.code}/"
+    for url in (glovebox_url, foil_url):
+        page.goto(url)
+        kept_for_offline(page)
+    assert kept_copy_is_for(foil_url) == "operator"
+
+    # The Wi-Fi is too weak to renew the foil page's copy after the switch.
+    def renewal_fails(route: Any) -> None:
+        if route.request.headers.get("x-bench-refresh"):
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route(f"**{foil_url}", renewal_fails)
+    switch_to("scientist", "1357")
+    page.evaluate("() => window.bench.renewed()")
+    assert kept_copy_is_for(glovebox_url) == "scientist"  # renewed as the new operator
+    assert kept_copy_is_for(foil_url) == "operator"  # kept: the network failed
+    page.unroute(f"**{foil_url}")
+
+    page.context.set_offline(True)
+    page.goto(foil_url)  # served from the copy rendered for operator
+    page.wait_for_function("() => document.body.dataset.operator === 'scientist'")
+    assert page.locator(".who").inner_text() == "scientist · Glovebox 1 tablet"
+    assert page.evaluate("() => document.body.dataset.user") == "operator"  # the old copy
+    page.get_by_role("button", name="+1 pass").tap()
+    page.get_by_text("1 waiting", exact=True).wait_for()
+    stored = page.evaluate("async () => (await window.bench.waitingEntries()).map(e => e.user)")
+    assert stored == ["scientist"]
+    shot(page, "foil-offline-after-switch")
+
+    back_online(page)
+    wait_until_sent(page)
+    fold_pass = foil.passes.get()
+    assert fold_pass.operator.username == "scientist"  # type: ignore[union-attr]
+    assert BenchEntry.objects.get(action="fold_pass").user.username == "scientist"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from cells.models import Cell
 from glovebox.models import BenchEntry
@@ -22,27 +24,39 @@ def operator(users: Any) -> Client:
     return client
 
 
+def build(client: Client, form: dict[str, Any], key: str | None = None) -> Any:
+    """What the tablet's outbox sends when *Build the cell* is tapped."""
+    headers = {"Idempotency-Key": key} if key else {}
+    return client.post(
+        "/bench/assemble/", json.dumps(form), content_type="application/json", headers=headers
+    )
+
+
 def test_the_checklist_builds_the_cell_once_with_its_lineage(
     operator: Client, lab: Any, users: Any
 ) -> None:
     pieces = [electrode_cut(user=users["scientist"], foil=lab.foil) for _ in range(2)]
     page = operator.get("/bench/assemble/", {"separator": lab.separators[1].code})
     assert page.status_code == 200
-    key = page.context["form"].initial["key"]
+    assert page.context["form"]["separator"].value() == lab.separators[1].code
+    tapped = timezone.now().replace(microsecond=0) - dt.timedelta(minutes=20)  # sent later
     form = {
-        "key": key,
+        "device_time": tapped.isoformat(),
         "separator": lab.separators[1].code.lower(),  # as a scanner might type it
         "electrode_1": pieces[0].code,
         "electrode_2": pieces[1].code,
         "collector_lot": lab.lots["Ni"].code,
         "glovebox": lab.glovebox.code,
     }
-    first = operator.post("/bench/assemble/", form)
-    again = operator.post("/bench/assemble/", form)  # a second tap on "Build the cell"
+    first = build(operator, form, key="assemble-1")
+    again = build(operator, form, key="assemble-1")  # the response was lost: the outbox resends
 
     cell = Cell.objects.get(separator=lab.separators[1])
-    assert first["Location"] == again["Location"] == f"/bench/r/{cell.code}/"
+    assert first.status_code == again.status_code == 201, first.json()
+    assert first.json() == again.json()
+    assert first.json()["code"] == cell.code
     assert cell.created_by == users["operator"]
+    assert cell.assembled_at == tapped  # when it was built, not when it arrived
     roles = {(link.parent.code, link.role) for link in cell.parent_links.select_related("parent")}
     assert {
         (lab.separators[1].code, "separator"),
@@ -51,30 +65,39 @@ def test_the_checklist_builds_the_cell_once_with_its_lineage(
         (lab.lots["Ni"].code, "current_collector"),
         (lab.glovebox.code, "glovebox"),
     } <= roles
-    assert BenchEntry.objects.get(action="cell_assemble").record_code == cell.code
+    entry = BenchEntry.objects.get(action="cell_assemble")
+    assert (entry.record_code, entry.key, entry.device_time) == (cell.code, "assemble-1", tapped)
     page = operator.get(f"/bench/r/{cell.code}/").content.decode()
     assert "next" in page and "Press the foil pieces onto both faces" in page
 
 
 def test_the_checklist_names_each_wrong_part(operator: Client, lab: Any) -> None:
     form = {
-        "key": "k-1",
         "separator": lab.separators[0].code,  # already in lab.cell
         "electrode_1": lab.pieces[2].code,
         "electrode_2": lab.cell.code,  # not an electrode
         "glovebox": lab.furnace.code,  # not a glovebox
     }
-    response = operator.post("/bench/assemble/", form)
+    response = build(operator, form, key="k-1")
     assert response.status_code == 400
-    errors = response.context["form"].errors
+    errors = response.json()["errors"]
     assert errors["electrode_2"] == [f"{lab.cell.code} is a cell, not an electrode piece."]
     assert errors["glovebox"] == [f"{lab.furnace.code} is a furnace."]
     form |= {"electrode_2": lab.pieces[1].code, "glovebox": lab.glovebox.code}
-    response = operator.post("/bench/assemble/", form)
-    errors = response.context["form"].errors
+    response = build(operator, form, key="k-1")  # a refused key is free for the correction
+    errors = response.json()["errors"]
     assert errors["separator"] == [f"{lab.separators[0].code} is already used by {lab.cell.code}."]
     assert errors["electrode_2"] == [f"{lab.pieces[1].code} is already used by {lab.cell.code}."]
+    form |= {"electrode_2": lab.pieces[2].code}
+    response = build(operator, form, key="k-1")
+    assert response.json()["errors"] == {
+        "electrode_2": ["The second piece must be a different piece from the first piece."],
+        "separator": [f"{lab.separators[0].code} is already used by {lab.cell.code}."],
+    }
+    missing = build(operator, {"separator": "", "electrode_1": lab.pieces[2].code})
+    assert missing.json()["errors"]["separator"] == ["Scan or type the code."]
     assert Cell.objects.count() == 1
+    assert not BenchEntry.objects.exists()
 
 
 def test_polishing_a_separator(operator: Client, lab: Any) -> None:

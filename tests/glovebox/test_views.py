@@ -52,8 +52,11 @@ def test_an_unknown_code_says_so_next_to_the_field(operator: Client, lab: Any) -
 
 def test_recent_records_are_one_tap_away(operator: Client, lab: Any, free_foil: Any) -> None:
     operator.get(f"/bench/r/{free_foil.code}/")
+    # The tablet renewing its offline copy of a page (after a user switch) is not a visit.
+    operator.get(f"/bench/r/{lab.pellet.code}/", headers={"X-Bench-Refresh": "1"})
     page = operator.get("/bench/").content.decode()
     assert f'href="/bench/r/{free_foil.code}/"' in page
+    assert f'href="/bench/r/{lab.pellet.code}/"' not in page
 
 
 def test_every_record_page_shows_its_qr_code(operator: Client, lab: Any) -> None:
@@ -146,6 +149,32 @@ def test_no_pass_on_a_foil_already_in_a_cell(operator: Client, lab: Any) -> None
     page = operator.get(f"/bench/r/{lab.foil.code}/").content.decode()
     assert f"already in cell {lab.cell.code}: no more passes." in page
     assert "+1 pass" not in page
+
+
+def test_an_entry_made_by_someone_else_waits_for_them(operator: Client, free_foil: Any) -> None:
+    # Signed in as operator since the entry was made by scientist (on the desk, another tab):
+    # the tablet keeps it for scientist rather than filing it under operator.
+    url = f"/bench/r/{free_foil.code}/passes/"
+    body = json.dumps({"thickness_after_um": "99"})
+    theirs = operator.post(
+        url,
+        body,
+        content_type="application/json",
+        headers={"Idempotency-Key": "k-theirs", "X-Bench-User": "scientist"},
+    )
+    assert theirs.status_code == 409
+    assert theirs.json()["errors"]["__all__"] == [
+        "This entry was made by scientist, but the tablet is signed in as operator: "
+        "switch to scientist to send it."
+    ]
+    assert not free_foil.passes.exists() and not BenchEntry.objects.exists()
+    mine = operator.post(
+        url,
+        body,
+        content_type="application/json",
+        headers={"Idempotency-Key": "k-theirs", "X-Bench-User": "operator"},
+    )
+    assert mine.status_code == 201 and free_foil.passes.get().operator.username == "operator"
 
 
 def test_a_step_on_a_record_of_the_wrong_kind_is_404(operator: Client, lab: Any) -> None:
