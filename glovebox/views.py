@@ -1,5 +1,12 @@
 """The bench pages: find a record, then log its steps. Writes arrive as JSON from the tablet's
-outbox (``static/glovebox/bench.js``), each with an ``Idempotency-Key``."""
+outbox (``static/glovebox/bench.js``), each with an ``Idempotency-Key``.
+
+An entry that changes or removes an existing row (polishing a separator, undoing a pass)
+carries the version of the row its page showed, and a change made in between comes back as a
+conflict naming both values (``services.BenchConflict``). Entries that append a row (passes,
+readings, weighings, assembly steps including the melt-quench and sealing, a new cell) carry
+none: nothing existing is overwritten, and the services lock and number what they append.
+"""
 
 from __future__ import annotations
 
@@ -31,9 +38,11 @@ from glovebox.forms import (
     PolishForm,
     ReadingForm,
     StepForm,
+    UndoForm,
     WeighingForm,
 )
 from glovebox.models import BenchCredential, BenchEntry, Device
+from lims.history import history_version
 from lims.idempotency import KEY_HEADER, IdempotencyError, idempotency_run, request_fingerprint
 from lims.models import HistoryEntry, Record
 from lims.qr import qr_svg
@@ -141,6 +150,7 @@ def record(request: HttpRequest, code: str) -> HttpResponse:
         return _page(request, "weighing.html", context)
     if isinstance(rec, Separator):
         context |= {"form": PolishForm(initial={"polish_grit": rec.polish_grit or 1200})}
+        context["version"] = history_version(rec)
         context["used_by"] = (
             Cell.objects.filter(separator=rec).values_list("code", flat=True).first()
         )
@@ -158,6 +168,8 @@ def record(request: HttpRequest, code: str) -> HttpResponse:
 def foil_context(foil: MetalFoil) -> dict[str, Any]:
     passes = list(foil.passes.order_by("-pass_number")[:5])
     last = passes[0] if passes else None
+    # Undo takes back one row: it names the pass the page shows, at its version.
+    last_version = history_version(last) if last else None
     reading = services.latest_reading(foil.glovebox)
     thickness = last.thickness_after_um if last else foil.target_thickness_um
     return {
@@ -170,6 +182,8 @@ def foil_context(foil: MetalFoil) -> dict[str, Any]:
         "warning": services.reading_warning(reading),
         "undo_window_s": int(services.UNDO_WINDOW.total_seconds()),
         "undo_until": services.pass_undo_until(last),
+        "last_pass": last,
+        "last_version": last_version,
         "thickness_range": (
             (0.8 * foil.target_thickness_um, 1.2 * foil.target_thickness_um)
             if foil.target_thickness_um
@@ -245,6 +259,9 @@ def bench_write(
                 )
         except ValidationError as exc:
             return 400, {"errors": _errors(exc)}
+        except services.BenchConflict as conflict:
+            errors = {"errors": {"__all__": [conflict.message]}, "version": conflict.current}
+            return 400, conflict.details | errors
         return 201, body | {"entry": _entry_json(entry)}
 
     if not key:
@@ -290,7 +307,10 @@ def pass_log(request: HttpRequest, code: str) -> JsonResponse:
             calender=Equipment.objects.filter(pk=calender).first() if calender else None,
         )
         summary = f"pass {fold_pass.pass_number}: {fold_pass.thickness_after_um:g} µm"
-        return summary, {"pass_number": fold_pass.pass_number} | _foil_counts(foil)
+        # A pass is appended (a new row), so it carries no version; its own version comes
+        # back for an Undo that names it.
+        made = {"pass_number": fold_pass.pass_number, "version": history_version(fold_pass)}
+        return summary, made | _foil_counts(foil)
 
     return bench_write(request, form_class=PassForm, action="fold_pass", record_code=code, run=run)
 
@@ -302,13 +322,17 @@ def pass_undo(request: HttpRequest, code: str) -> JsonResponse:
     foil = _get(MetalFoil, code, "a foil")
 
     def run(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        undone = services.bench_pass_undo(user=request.user, foil=foil)
+        undone = services.bench_pass_undo(
+            user=request.user,
+            foil=foil,
+            pass_number=data.get("pass_number"),
+            expected_version=data.get("version"),
+            pass_key=data.get("pass_key") or "",
+        )
         summary = f"undo pass {undone.pass_number} ({undone.thickness_after_um:g} µm)"
         return summary, {"undone": undone.pass_number} | _foil_counts(foil)
 
-    return bench_write(
-        request, form_class=forms.Form, action="undo_pass", record_code=code, run=run
-    )
+    return bench_write(request, form_class=UndoForm, action="undo_pass", record_code=code, run=run)
 
 
 def _foil_counts(foil: MetalFoil) -> dict[str, Any]:
@@ -402,12 +426,16 @@ def separator_polish(request: HttpRequest, code: str) -> JsonResponse:
             polished_in=data["polished_in"],
             thickness_um=data["thickness_um"],
             polished_at=data.get("device_time"),
+            expected_version=data["version"],
         )
         summary = (
             f"polished to grit {polished.polish_grit} in {polished.polished_in}, "
             f"{polished.thickness_um:g} µm"
         )
-        return summary, {"thickness_um": polished.thickness_um}
+        return summary, {
+            "thickness_um": polished.thickness_um,
+            "version": history_version(polished),
+        }
 
     return bench_write(request, form_class=PolishForm, action="polish", record_code=code, run=run)
 

@@ -10,9 +10,12 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from io import StringIO
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+import segno
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -41,6 +44,40 @@ MEASURE_CONTROLS = """() => {
     return { html: a.html, width: a.r.width, height: a.r.height, gap: Math.min(...gaps, 1e9) };
   });
 }"""
+
+
+@pytest.fixture(scope="module")
+def camera_file(tmp_path_factory: Any) -> Path:
+    """What the fake camera films: written by ``show_to_camera`` before the camera opens."""
+    return Path(tmp_path_factory.mktemp("camera")) / "camera.y4m"
+
+
+@pytest.fixture(scope="module")
+def chromium_args(camera_file: Path) -> list[str]:
+    # Chromium's fake camera plays a Y4M file; it opens the file when a page starts the camera,
+    # so each test writes its own. A page without the camera permission still has no camera.
+    return [
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={camera_file}",
+    ]
+
+
+def show_to_camera(
+    camera_file: Path, text: str | None, *, width: int = 640, height: int = 480
+) -> None:
+    """Film a label: ``text`` as a QR code (segno), black on a white card, in a Y4M video (a
+    blank card for None)."""
+    qr = segno.make_qr(text or " ")
+    modules = np.array([[bool(m) and text is not None for m in row] for row in qr.matrix_iter()])
+    scale = min(width, height) * 8 // 10 // len(modules)
+    label = np.kron(modules, np.ones((scale, scale), dtype=bool))
+    luma = np.full((height, width), 235, np.uint8)  # white card; 16 is black (video range)
+    top, left = (height - label.shape[0]) // 2, (width - label.shape[1]) // 2
+    luma[top : top + label.shape[0], left : left + label.shape[1]][label] = 16
+    chroma = np.full((height // 2, width // 2), 128, np.uint8).tobytes()  # no colour
+    frame = b"FRAME\n" + luma.tobytes() + chroma + chroma
+    header = f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode()
+    camera_file.write_bytes(header + frame * 3)
 
 
 @pytest.fixture
@@ -673,3 +710,214 @@ def test_offline_the_page_names_the_operator_switched_in_and_their_entries_go_as
     fold_pass = foil.passes.get()
     assert fold_pass.operator.username == "scientist"  # type: ignore[union-attr]
     assert BenchEntry.objects.get(action="fold_pass").user.username == "scientist"
+
+
+def decoder_in_use(page: Any, requested: list[str]) -> str:
+    """Which decoder the page really uses in this Chromium, checked against what it loaded."""
+    native = page.evaluate("() => 'BarcodeDetector' in window")
+    loaded_jsqr = any(url.endswith("/jsQR-1.4.0.js") for url in requested)
+    assert loaded_jsqr != native, (native, requested)
+    return "BarcodeDetector" if native else "jsQR"
+
+
+def register_tablet(page: Any) -> None:
+    page.get_by_role("link", name="Switch user").tap()
+    page.get_by_role("link", name="Register this tablet").tap()
+    page.get_by_label("Name of the tablet").fill("Glovebox 1 tablet")
+    page.get_by_role("button", name="Register").tap()
+    page.wait_for_url("**/bench/switch/")
+
+
+CAMERA = PORTRAIT | {"permissions": ["camera"]}
+
+
+def test_a_label_shown_to_the_camera_opens_its_record(bench: Any, camera_file: Path) -> None:
+    foil = foil_in_progress()
+    page = bench(CAMERA)
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    scan = page.get_by_role("button", name="Scan a label with the camera")
+
+    show_to_camera(camera_file, "FOIL-9999")  # a label of nothing we know
+    scan.tap()
+    page.wait_for_url("**/bench/find/?code=FOIL-9999")
+    assert "No record has the code “FOIL-9999”" in page.locator("#code-error").inner_text()
+    assert page.get_by_label("Scan or type a code").input_value() == "FOIL-9999"
+    shot(page, "scan-unknown-label")
+
+    show_to_camera(camera_file, foil.code)
+    page.get_by_role("button", name="Scan a label with the camera").tap()
+    page.wait_for_url(f"**/bench/r/{foil.code}/")
+    # Headless Chromium on Linux has no BarcodeDetector: the pinned jsQR, served by us, decoded
+    # the camera's frames.
+    assert decoder_in_use(page, requested) == "jsQR"
+    assert all(url.startswith(page.url.split("/bench/")[0]) for url in requested)
+    shot(page, "scan-label-opened")
+
+
+def test_the_camera_view_is_glove_sized_and_stops(bench: Any, camera_file: Path) -> None:
+    page = bench(CAMERA)
+    show_to_camera(camera_file, None)
+    page.get_by_role("button", name="Scan a label with the camera").tap()
+    page.get_by_text("Hold the label in front of the camera.").wait_for()
+    page.wait_for_function("() => document.getElementById('scan-video').videoWidth > 0")
+    assert_glove_sized(page)
+    shot(page, "scan-camera-open")
+    page.get_by_role("button", name="Stop the camera").tap()
+    assert page.get_by_role("button", name="Scan a label with the camera").is_visible()
+    assert page.evaluate("() => document.getElementById('scan-video').srcObject.active") is False
+
+
+def test_a_badge_shown_to_the_camera_switches_the_user(bench: Any, camera_file: Path) -> None:
+    from django.contrib.auth import get_user_model
+
+    from glovebox.services import bench_badge_issue
+
+    page = bench(CAMERA, username="admin")
+    register_tablet(page)
+    badge = bench_badge_issue(user=get_user_model().objects.get(username="operator"))
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+
+    show_to_camera(camera_file, "BADGE-not-issued-by-us")
+    page.get_by_role("button", name="Scan the badge with the camera").tap()
+    page.get_by_text("This badge is not known: ask an admin for a new one.").wait_for()
+    assert page.locator(".who").inner_text().startswith("admin")
+    assert_glove_sized(page)
+    shot(page, "badge-unknown")
+
+    show_to_camera(camera_file, badge)
+    page.get_by_role("button", name="Scan the badge with the camera").tap()
+    page.wait_for_url("**/bench/")
+    assert page.locator(".who").inner_text() == "operator · Glovebox 1 tablet"
+    assert decoder_in_use(page, requested) == "jsQR"
+    shot(page, "badge-switched")
+
+
+def test_a_usb_scanner_typing_a_badge_or_a_code(bench: Any) -> None:
+    from django.contrib.auth import get_user_model
+
+    from glovebox.services import bench_badge_issue
+
+    foil = foil_in_progress()
+    page = bench(PORTRAIT, username="admin")
+    register_tablet(page)
+    badge = bench_badge_issue(user=get_user_model().objects.get(username="scientist"))
+    # A scanner is a keyboard: it types what the label says, fast, then Enter.
+    field = page.get_by_label("Badge")
+    field.press_sequentially(badge, delay=5)
+    field.press("Enter")
+    page.wait_for_url("**/bench/")
+    assert page.locator(".who").inner_text() == "scientist · Glovebox 1 tablet"
+
+    code = page.get_by_label("Scan or type a code")
+    assert page.evaluate("() => document.activeElement.id") == "code"  # ready for the scanner
+    code.press_sequentially(foil.code.lower(), delay=5)
+    code.press("Enter")
+    page.wait_for_url(f"**/bench/r/{foil.code}/")
+    shot(page, "scanner-opened-record")
+
+
+def test_a_pass_sent_after_the_foil_went_into_a_cell_is_refused_in_words(bench: Any) -> None:
+    from django.contrib.auth import get_user_model
+
+    from cells.services import cell_assemble
+    from processing.models import Separator
+    from processing.services import electrode_cut
+
+    foil = foil_in_progress()
+    page = bench(PORTRAIT)
+    open_code(page, foil.code)
+    page.context.set_offline(True)
+    page.get_by_role("button", name="+1 pass").tap()
+    page.get_by_text("1 waiting", exact=True).wait_for()
+    # Meanwhile, at the other glovebox, a cell is built from two pieces of this foil.
+    scientist = get_user_model().objects.get(username="scientist")
+    pieces = [electrode_cut(user=scientist, foil=foil, diameter_mm=6) for _ in range(2)]
+    cell = cell_assemble(
+        user=scientist,
+        separator=Separator.objects.filter(cell__isnull=True).first(),
+        electrode_1=pieces[0],
+        electrode_2=pieces[1],
+    )
+    back_online(page)
+    wait_until_sent(page)
+    refusal = page.locator("#__all__-error")
+    assert refusal.inner_text() == (
+        f"Not saved: {foil.code} is already in cell {cell.code}: no more passes."
+    )
+    assert page.locator("#pass-count").inner_text() == "0"
+    assert not foil.passes.exists()
+    assert_glove_sized(page)
+    shot(page, "foil-pass-refused-in-a-cell")
+    page.reload()
+    assert page.get_by_role("alert").first.inner_text() == (
+        f"{foil.code} is already in cell {cell.code}: no more passes."
+    )
+    assert not page.get_by_role("button", name="+1 pass").is_visible()
+
+
+def test_polishing_changed_at_the_desk_meanwhile_shows_both_values_then_saves(
+    bench: Any,
+) -> None:
+    from django.contrib.auth import get_user_model
+
+    from lims.services import record_update
+    from processing.models import Separator
+
+    separator = Separator.objects.filter(cell__isnull=True).order_by("code").first()
+    assert separator is not None
+    page = bench(PORTRAIT)
+    open_code(page, separator.code)
+    # While the tablet shows the separator, a scientist records it at the desk.
+    record_update(
+        instance=separator,
+        data={"thickness_um": 640, "polish_grit": 2000, "polished_in": "air"},
+        user=get_user_model().objects.get(username="scientist"),
+    )
+    page.get_by_label("Last grit").fill("1200")
+    page.get_by_label("Thickness after polishing").fill("655")
+    page.get_by_role("button", name="Save polishing").tap()
+    conflict = page.locator("#__all__-error")
+    conflict.wait_for()
+    text = conflict.inner_text()
+    assert text.startswith("Not saved: scientist at ")
+    assert text.endswith(
+        f"changed {separator.code} after this page showed it. Now: 640 µm, grit P2000, in air. "
+        "Yours: 655 µm, grit P1200, in the glovebox. Check the separator, then tap Save "
+        "polishing again to keep yours."
+    )
+    separator.refresh_from_db()
+    assert (separator.thickness_um, separator.polished_in) == (640, "air")
+    assert_glove_sized(page)
+    shot(page, "separator-polish-conflict")
+
+    page.get_by_role("button", name="Save polishing").tap()  # having read it: keep mine
+    page.locator("#polish-result", has_text="polished to grit 1200 in glovebox").wait_for()
+    separator.refresh_from_db()
+    assert (separator.thickness_um, separator.polish_grit) == (655, 1200)
+    shot(page, "separator-polish-saved-after-conflict")
+
+
+def test_undo_takes_back_the_pass_just_tapped_even_before_it_was_sent(bench: Any) -> None:
+    foil = foil_in_progress()
+    page = bench(PORTRAIT)
+    open_code(page, foil.code)
+    page.get_by_label("Thickness after the pass").fill("101")
+    page.get_by_role("button", name="+1 pass").tap()
+    wait_until_sent(page)
+
+    page.context.set_offline(True)
+    page.get_by_label("Thickness after the pass").fill("99")
+    page.get_by_role("button", name="+1 pass").tap()  # a wrong tap ...
+    page.get_by_role("button", name="Undo the last pass").tap()  # ... taken back at once
+    page.get_by_text("2 waiting", exact=True).wait_for()
+    assert page.locator("#pass-count").inner_text() == "1"
+    shot(page, "foil-undo-waiting")
+
+    back_online(page)
+    wait_until_sent(page)
+    assert list(foil.passes.values_list("pass_number", "thickness_after_um")) == [(1, 101)]
+    undo = BenchEntry.objects.get(action="undo_pass")
+    assert undo.summary == "undo pass 2 (99 µm)"
+    assert page.locator("#__all__-error").is_hidden()

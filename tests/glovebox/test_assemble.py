@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ from django.utils import timezone
 
 from cells.models import Cell
 from glovebox.models import BenchEntry
+from lims.history import history_version
 from processing.services import electrode_cut
 
 pytestmark = pytest.mark.django_db
@@ -100,21 +102,73 @@ def test_the_checklist_names_each_wrong_part(operator: Client, lab: Any) -> None
     assert not BenchEntry.objects.exists()
 
 
-def test_polishing_a_separator(operator: Client, lab: Any) -> None:
-    url = f"/bench/r/{lab.separators[1].code}/polish/"
-    body = {"polish_grit": "1200", "polished_in": "glovebox", "thickness_um": "650"}
-    response = operator.post(url, json.dumps(body), content_type="application/json")
-    assert response.status_code == 201, response.json()
-    lab.separators[1].refresh_from_db()
-    assert (lab.separators[1].polish_grit, lab.separators[1].thickness_um) == (1200, 650)
-    assert lab.separators[1].polished_in == "glovebox" and lab.separators[1].polished_at
+def polish(client: Client, code: str, body: dict[str, Any]) -> Any:
+    url = f"/bench/r/{code}/polish/"
+    return client.post(url, json.dumps(body), content_type="application/json")
 
-    used = f"/bench/r/{lab.separators[0].code}/polish/"
-    refused = operator.post(used, json.dumps(body), content_type="application/json")
-    assert refused.json()["errors"]["thickness_um"] == [
-        f"{lab.separators[0].code} is already in cell {lab.cell.code}: polish before."
-    ]
-    bad = operator.post(
-        url, json.dumps(body | {"polish_grit": "fine"}), content_type="application/json"
+
+def page_version(client: Client, code: str) -> int:
+    found = re.search(
+        r'name="version" value="(\d+)"', client.get(f"/bench/r/{code}/").content.decode()
     )
+    assert found, "the polishing form carries no version"
+    return int(found[1])
+
+
+def test_polishing_a_separator(operator: Client, lab: Any) -> None:
+    separator = lab.separators[1]
+    body = {"polish_grit": "1200", "polished_in": "glovebox", "thickness_um": "650"}
+    version = page_version(operator, separator.code)
+    response = polish(operator, separator.code, body | {"version": version})
+    assert response.status_code == 201, response.json()
+    assert response.json()["version"] == version + 1
+    separator.refresh_from_db()
+    assert (separator.polish_grit, separator.thickness_um) == (1200, 650)
+    assert separator.polished_in == "glovebox" and separator.polished_at
+
+    used = lab.separators[0]
+    refused = polish(operator, used.code, body | {"version": history_version(used)})
+    assert refused.json()["errors"]["thickness_um"] == [
+        f"{used.code} is already in cell {lab.cell.code}: polish before."
+    ]
+    bad = polish(operator, separator.code, body | {"polish_grit": "fine", "version": version + 1})
     assert bad.json()["errors"] == {"polish_grit": ["The grit is a whole number, like 1200."]}
+    unversioned = polish(operator, separator.code, body)
+    assert unversioned.json()["errors"] == {
+        "version": ["This page is out of date: reload it, then tap again."]
+    }
+
+
+def test_polishing_changed_in_between_shows_both_values_and_overwrites_nothing(
+    operator: Client, lab: Any, users: Any
+) -> None:
+    from lims.services import record_update
+
+    separator = lab.separators[1]
+    seen = page_version(operator, separator.code)
+    # While the tablet's page is open, a scientist records the separator at the desk.
+    record_update(
+        instance=separator,
+        data={"thickness_um": 640, "polish_grit": 2000, "polished_in": "air"},
+        user=users["scientist"],
+    )
+    mine = {"polish_grit": "1200", "polished_in": "glovebox", "thickness_um": "655"}
+    conflict = polish(operator, separator.code, mine | {"version": seen})
+    assert conflict.status_code == 400
+    message = conflict.json()["errors"]["__all__"][0]
+    assert message.startswith("scientist at ")
+    assert message.endswith(
+        f" changed {separator.code} after this page showed it. "
+        "Now: 640 µm, grit P2000, in air. Yours: 655 µm, grit P1200, in the glovebox. "
+        "Check the separator, then tap Save polishing again to keep yours."
+    )
+    separator.refresh_from_db()
+    assert (separator.thickness_um, separator.polish_grit) == (640, 2000)  # not overwritten
+    assert not BenchEntry.objects.filter(action="polish").exists()
+
+    current = conflict.json()["version"]
+    assert current == seen + 1
+    kept = polish(operator, separator.code, mine | {"version": current})  # having read it
+    assert kept.status_code == 201
+    separator.refresh_from_db()
+    assert (separator.thickness_um, separator.polished_in) == (655, "glovebox")

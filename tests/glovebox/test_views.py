@@ -195,13 +195,15 @@ def test_undo_takes_back_the_last_pass_and_keeps_it_in_the_history(
     operator: Client, free_foil: Any, monkeypatch: Any
 ) -> None:
     url = f"/bench/r/{free_foil.code}/passes/"
-    for thickness in ("120", "110"):
-        send(operator, url, {"thickness_after_um": thickness})
+    for n, thickness in enumerate(("120", "110")):
+        send(operator, url, {"thickness_after_um": thickness}, key=f"pass-{n}")
 
-    undo = send(operator, url + "undo/", {}, key="undo-1")
+    # The tablet names the pass it takes back: here one it logged itself, by its key.
+    body = {"pass_key": "pass-1"}
+    undo = send(operator, url + "undo/", body, key="undo-1")
     assert undo.status_code == 201
     assert undo.json()["undone"] == 2 and undo.json()["count"] == 1
-    assert send(operator, url + "undo/", {}, key="undo-1").json() == undo.json()  # replay
+    assert send(operator, url + "undo/", body, key="undo-1").json() == undo.json()  # replay
     assert list(free_foil.passes.values_list("pass_number", flat=True)) == [1]
     deleted = HistoryEntry.objects.get(model="processing.foldpass", action="delete")
     assert deleted.record_code == free_foil.code
@@ -211,7 +213,7 @@ def test_undo_takes_back_the_last_pass_and_keeps_it_in_the_history(
     # The next pass takes the freed number; an old pass cannot be undone.
     assert send(operator, url, {"thickness_after_um": "105"}).json()["pass_number"] == 2
     monkeypatch.setattr(services, "UNDO_WINDOW", dt.timedelta(0))
-    late = send(operator, url + "undo/", {})
+    late = send(operator, url + "undo/", {"pass_number": 2, "version": 1})
     assert late.status_code == 400
     assert "ask a scientist" in late.json()["errors"]["undo"][0]
     assert free_foil.passes.count() == 2
@@ -279,3 +281,57 @@ def test_melt_quench_from_three_taps(operator: Client, lab: Any, users: Any) -> 
     assert (step.hold_time_s, step.time_to_quench_s, step.performed_at) == (380, 3.5, start)
     assert step.flags == [f"hold_time_s 380.0 outside 240–360 ({protocol.name})"]
     assert saved.json()["flags"] == step.flags
+
+
+def test_undo_refuses_a_pass_that_is_no_longer_the_one_the_page_showed(
+    operator: Client, free_foil: Any, users: Any
+) -> None:
+    from lims.services import record_update
+
+    url = f"/bench/r/{free_foil.code}/passes/"
+    for thickness in ("120", "110"):
+        logged = send(operator, url, {"thickness_after_um": thickness})
+    assert logged.json()["version"] == 1  # what an Undo of this pass carries
+    page = operator.get(f"/bench/r/{free_foil.code}/").content.decode()
+    assert 'name="pass_number" value="2"' in page and 'name="version" value="1"' in page
+
+    # The page showed pass 1 as the last one; pass 2 was logged since (on another tablet).
+    stale = send(operator, url + "undo/", {"pass_number": 1, "version": 1})
+    assert stale.status_code == 400
+    assert stale.json()["errors"] == {
+        "__all__": [
+            "You meant pass 1 (120 µm), but the last pass is now pass 2 (110 µm), logged by "
+            "operator since. Nothing was undone."
+        ]
+    }
+    assert (stale.json()["pass_number"], stale.json()["version"]) == (2, 1)
+
+    # A scientist corrected pass 2 after the page showed it.
+    record_update(
+        instance=free_foil.passes.get(pass_number=2),
+        data={"thickness_after_um": 111},
+        user=users["scientist"],
+    )
+    corrected = send(operator, url + "undo/", {"pass_number": 2, "version": 1})
+    assert corrected.status_code == 400
+    message = corrected.json()["errors"]["__all__"][0]
+    assert message.startswith("Pass 2 was corrected by scientist at ")
+    assert message.endswith(
+        " since this page showed it: 110 µm → 111 µm. Nothing was undone: check it, then tap "
+        "Undo again if it must still go."
+    )
+    assert corrected.json()["version"] == 2
+    assert free_foil.passes.count() == 2 and not BenchEntry.objects.filter(action="undo_pass")
+
+    never = send(operator, url + "undo/", {"pass_key": "never-sent"})
+    assert never.json()["errors"] == {
+        "undo": ["That pass never reached the server: nothing to undo."]
+    }
+    old_page = send(operator, url + "undo/", {})
+    assert old_page.json()["errors"] == {
+        "__all__": ["This page is out of date: reload it, then tap again."]
+    }
+
+    again = send(operator, url + "undo/", {"pass_number": 2, "version": 2})  # having read it
+    assert again.status_code == 201 and again.json()["undone"] == 2
+    assert free_foil.passes.count() == 1

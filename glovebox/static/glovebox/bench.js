@@ -111,9 +111,14 @@
     net.classList.toggle("offline", !online);
   }
   // An entry is sent only in the session of the operator who made it, so it records who did it.
+  let asked = 0;
   async function showWaiting() {
     await ready;
+    const ask = ++asked;
     const entries = await waitingEntries();
+    // Calls overlap (a tap, a send); IndexedDB answers them in order, and only the latest
+    // is shown, so the count never steps back to an older state.
+    if (ask !== asked) return entries;
     const waiting = document.getElementById("waiting");
     const others = [...new Set(entries.filter((e) => e.user !== me()).map((e) => e.user))];
     waiting.textContent = `${entries.length} waiting${others.length ? ` (for ${others.join(", ")})` : ""}`;
@@ -304,6 +309,13 @@
     document.querySelectorAll("form[data-sign-out]").forEach((f) => f.addEventListener("submit", signedOut));
     document.addEventListener("bench:sent", (event) => {
       const { entry, status, data } = event.detail;
+      // An entry that changes a row carries the version its page showed; the server answers
+      // with the version now (after the change, or with a conflict), and the page keeps it.
+      if (typeof data.version === "number") {
+        document.querySelectorAll(`form[data-kind="${entry.kind}"][data-record="${entry.record}"]`).forEach((form) => {
+          if (form.elements.version) form.elements.version.value = data.version;
+        });
+      }
       if (status >= 400) { showErrors(data.errors); return; }
       const result = document.getElementById(`${entry.kind}-result`);
       if (result && data.entry) {
