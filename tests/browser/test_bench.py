@@ -711,6 +711,18 @@ def test_offline_the_page_names_the_operator_switched_in_and_their_entries_go_as
     assert fold_pass.operator.username == "scientist"  # type: ignore[union-attr]
     assert BenchEntry.objects.get(action="fold_pass").user.username == "scientist"
 
+    # Signing out leaves nobody in: an old copy served offline names no one.
+    page.goto("/bench/switch/")
+    page.get_by_role("button", name="Log out scientist").tap()
+    page.wait_for_url(re.compile(r"/accounts/login/|/login/"))
+    page.context.set_offline(True)
+    page.goto(foil_url)
+    page.wait_for_function("() => document.body.dataset.operator === ''")
+    assert page.locator("#who-name").inner_text() == "nobody signed in"
+    page.get_by_role("button", name="+1 pass").tap()
+    page.get_by_text("Nobody is signed in on this tablet", exact=False).wait_for()
+    assert page.get_by_text("0 waiting", exact=True).is_visible()
+
 
 def decoder_in_use(page: Any, requested: list[str]) -> str:
     """Which decoder the page really uses in this Chromium, checked against what it loaded."""
@@ -905,14 +917,17 @@ def test_undo_takes_back_the_pass_just_tapped_even_before_it_was_sent(bench: Any
     open_code(page, foil.code)
     page.get_by_label("Thickness after the pass").fill("101")
     page.get_by_role("button", name="+1 pass").tap()
+    page.locator("#pass-list li", has_text="Pass 1 · 101 µm · saved").wait_for()
     wait_until_sent(page)
 
     page.context.set_offline(True)
     page.get_by_label("Thickness after the pass").fill("99")
     page.get_by_role("button", name="+1 pass").tap()  # a wrong tap ...
+    page.get_by_text("1 waiting", exact=True).wait_for()
     page.get_by_role("button", name="Undo the last pass").tap()  # ... taken back at once
     page.get_by_text("2 waiting", exact=True).wait_for()
     assert page.locator("#pass-count").inner_text() == "1"
+    assert foil.passes.count() == 1
     shot(page, "foil-undo-waiting")
 
     back_online(page)
