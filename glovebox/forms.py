@@ -54,6 +54,35 @@ class PassForm(EntryForm):
         return value
 
 
+OUT_OF_DATE = "This page is out of date: reload it, then tap again."
+
+
+class VersionField(forms.IntegerField):
+    """The version of the row a page showed (:func:`lims.history.history_version`): an entry
+    that changes an existing row carries it, so a change made in between is not overwritten."""
+
+    widget = forms.HiddenInput
+
+    def __init__(self, **kwargs: Any) -> None:
+        messages = {"required": OUT_OF_DATE, "invalid": OUT_OF_DATE, "min_value": OUT_OF_DATE}
+        super().__init__(min_value=0, error_messages=messages, **kwargs)
+
+
+class UndoForm(EntryForm):
+    """Which pass the operator takes back: the last one the page showed (its number and
+    version) or, when the page logged it itself, its idempotency key."""
+
+    pass_number = forms.IntegerField(required=False, min_value=1)
+    version = VersionField(required=False)
+    pass_key = forms.CharField(required=False, max_length=255)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not data.get("pass_key") and data.get("pass_number") is None:
+            raise forms.ValidationError(OUT_OF_DATE)
+        return data
+
+
 class ReadingForm(EntryForm):
     o2_ppm = measured("O2", allow_zero=True)
     h2o_ppm = measured("H2O", allow_zero=True)
@@ -113,10 +142,8 @@ class CodeField(forms.CharField):
         return found
 
 
-class AssembleForm(forms.Form):
+class AssembleForm(EntryForm):
     """The cell assembly checklist: the parts, scanned one after the other."""
-
-    key = forms.CharField(widget=forms.HiddenInput, max_length=64)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         from processing.models import ChemicalLot, ElectrodePiece, Equipment, Separator
@@ -141,7 +168,10 @@ class AssembleForm(forms.Form):
 
 
 class PolishForm(EntryForm):
-    """Separator polishing: the last grit, where, and the thickness after polishing."""
+    """Separator polishing: the last grit, where, and the thickness after polishing. It
+    changes the separator's row, so it carries the version the page showed."""
+
+    version = VersionField()
 
     polish_grit = forms.IntegerField(
         min_value=1,

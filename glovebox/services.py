@@ -22,8 +22,9 @@ from cells.models import AssemblyStep, Cell
 from cells.services import cell_add_step
 from glovebox.models import BenchCredential, BenchEntry, Device
 from lims.context import current_request_id
-from lims.models import HistoryEntry
-from lims.services import record_delete, record_update
+from lims.history import history_version
+from lims.models import HistoryEntry, IdempotencyKey
+from lims.services import VersionConflict, check_version, record_delete, record_update
 from processing.models import (
     ChemicalLot,
     Equipment,
@@ -75,14 +76,6 @@ def bench_entry_log(
     )
 
 
-def foil_cell_using(foil: MetalFoil) -> str | None:
-    """The code of a cell built from a piece of ``foil``, if any."""
-    return (
-        Cell.objects.filter(electrode_1__foil=foil).values_list("code", flat=True).first()
-        or Cell.objects.filter(electrode_2__foil=foil).values_list("code", flat=True).first()
-    )
-
-
 def latest_reading(glovebox: Equipment | None) -> GloveboxReading | None:
     if glovebox is None:
         return None
@@ -114,12 +107,8 @@ def bench_pass_log(
     performed_at: dt.datetime | None,
     calender: Equipment | None = None,
 ) -> FoldPass:
-    """Log the next pass of ``foil`` with the foil's latest glovebox reading."""
-    used_by = foil_cell_using(foil)
-    if used_by:
-        raise ValidationError(
-            {"thickness_after_um": f"{foil.code} is already in cell {used_by}: no more passes."}
-        )
+    """Log the next pass of ``foil`` with the foil's latest glovebox reading (a foil already in
+    a cell is refused by :func:`~processing.services.foil_log_pass`, for every caller)."""
     return foil_log_pass(
         user=user,
         foil=foil,
@@ -144,18 +133,88 @@ def pass_undo_until(fold_pass: FoldPass | None) -> int | None:
     return None if logged is None else int((logged + UNDO_WINDOW).timestamp())
 
 
+class BenchConflict(Exception):
+    """The row changed since the tablet's page showed it: what changed and what the operator
+    sent, in their words. ``current`` is the row's version now: the page keeps it, so a second
+    tap, once the operator has read the message, goes through. Nothing was saved."""
+
+    def __init__(self, message: str, *, current: int | None = None, **details: Any) -> None:
+        super().__init__(message)
+        self.message, self.current, self.details = message, current, details
+
+
+def changed_since(instance: Any, version: int) -> list[HistoryEntry]:
+    """The history entries of ``instance`` after the first ``version`` (what the page missed)."""
+    entries = HistoryEntry.objects.filter(
+        model=instance._meta.label_lower, object_id=str(instance.pk)
+    ).order_by("id")
+    return list(entries[version:])
+
+
+def _who_when(entries: list[HistoryEntry]) -> str:
+    names = ", ".join(dict.fromkeys(e.username or "someone" for e in entries)) or "someone"
+    last = timezone.localtime(entries[-1].at) if entries else None
+    return f"{names}{f' at {last:%H:%M}' if last else ''}"
+
+
+def _pass_words(fold_pass: FoldPass) -> str:
+    return f"pass {fold_pass.pass_number} ({fold_pass.thickness_after_um:g} µm)"
+
+
 @transaction.atomic
-def bench_pass_undo(*, user: Any, foil: MetalFoil) -> FoldPass:
+def bench_pass_undo(
+    *,
+    user: Any,
+    foil: MetalFoil,
+    pass_number: int | None = None,
+    expected_version: int | None = None,
+    pass_key: str = "",
+) -> FoldPass:
     """Take back the foil's last pass within ``UNDO_WINDOW`` of logging it (one's own pass;
     a scientist may take back anyone's).
+
+    The tablet names the pass it means: ``pass_number`` at ``expected_version`` as its page
+    showed it, or ``pass_key``, the idempotency key of a pass it logged itself (still in its
+    outbox when Undo was tapped). If that pass is no longer the last one, or was corrected
+    since, :class:`BenchConflict` says so and nothing is undone.
 
     The pass row goes (so the count is right and the next pass takes its number); the history
     keeps both its creation and its removal with every value, so nothing is lost.
     """
     MetalFoil.objects.select_for_update(no_key=True).get(pk=foil.pk)
     last = foil.passes.order_by("-pass_number").first()
+    if pass_key:
+        sent = IdempotencyKey.objects.filter(
+            user=user, key=pass_key, response_status__isnull=False
+        ).first()
+        if sent is None or not isinstance(sent.response_body, dict):
+            raise ValidationError({"undo": "That pass never reached the server: nothing to undo."})
+        pass_number = sent.response_body.get("pass_number")
+        expected_version = sent.response_body.get("version")
     if last is None:
         raise ValidationError({"undo": f"{foil.code} has no pass to undo."})
+    if pass_number is not None and pass_number != last.pass_number:
+        meant = foil.passes.filter(pass_number=pass_number).first()
+        raise BenchConflict(
+            f"{'You meant ' + _pass_words(meant) if meant else f'Pass {pass_number} is gone'}, "
+            f"but the last pass is now {_pass_words(last)}, logged by {last.operator or 'someone'}"
+            " since. Nothing was undone.",
+            current=history_version(last),
+            pass_number=last.pass_number,
+        )
+    if expected_version is not None:
+        try:
+            check_version(last, expected_version)
+        except VersionConflict as conflict:
+            since = changed_since(last, expected_version)
+            was = since[0].changes.get("thickness_after_um", [None])[0] if since else None
+            change = f": {was:g} µm → {last.thickness_after_um:g} µm" if was is not None else ""
+            raise BenchConflict(
+                f"Pass {last.pass_number} was corrected by {_who_when(since)} since this page "
+                f"showed it{change}. Nothing was undone: check it, then tap Undo again if it "
+                "must still go.",
+                current=conflict.current,
+            ) from conflict
     if last.operator_id != getattr(user, "pk", None) and not user.has_perm(
         "processing.delete_foldpass"
     ):
@@ -325,6 +384,13 @@ def bench_switch_by_badge(*, device: Device | None, badge: str) -> Any:
     return credential.user
 
 
+def _polish_words(*, polish_grit: Any, polished_in: Any, thickness_um: Any) -> str:
+    where = {"glovebox": "in the glovebox", "air": "in air"}.get(polished_in, "not polished")
+    grit = f"grit P{polish_grit}" if polish_grit else "no grit"
+    thickness = f"{thickness_um:g} µm" if thickness_um is not None else "no thickness"
+    return f"{thickness}, {grit}, {where}"
+
+
 @transaction.atomic
 def bench_separator_polish(
     *,
@@ -334,8 +400,11 @@ def bench_separator_polish(
     polished_in: str,
     thickness_um: float,
     polished_at: dt.datetime | None,
+    expected_version: int | None = None,
 ) -> Separator:
-    """Record the polishing of a separator that is not yet in a cell."""
+    """Record the polishing of a separator that is not yet in a cell. ``expected_version`` is
+    the separator's version the page showed: changed since, :class:`BenchConflict` names both
+    the values now and the operator's, and nothing is overwritten."""
     used_by = Cell.objects.filter(separator=separator).values_list("code", flat=True).first()
     if used_by:
         raise ValidationError(
@@ -347,7 +416,20 @@ def bench_separator_polish(
         "thickness_um": thickness_um,
         "polished_at": polished_at or timezone.now(),
     }
-    return record_update(instance=separator, data=data, user=user)  # type: ignore[return-value]
+    try:
+        return record_update(  # type: ignore[return-value]
+            instance=separator, data=data, user=user, expected_version=expected_version
+        )
+    except VersionConflict as conflict:
+        now = Separator.objects.get(pk=separator.pk)
+        since = changed_since(now, conflict.expected)
+        raise BenchConflict(
+            f"{_who_when(since)} changed {separator.code} after this page showed it. "
+            f"Now: {_polish_words(polish_grit=now.polish_grit, polished_in=now.polished_in, thickness_um=now.thickness_um)}. "
+            f"Yours: {_polish_words(polish_grit=polish_grit, polished_in=polished_in, thickness_um=thickness_um)}. "
+            "Check the separator, then tap Save polishing again to keep yours.",
+            current=conflict.current,
+        ) from conflict
 
 
 #: A weighed mass further than this from its target is flagged.

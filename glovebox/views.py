@@ -1,11 +1,18 @@
 """The bench pages: find a record, then log its steps. Writes arrive as JSON from the tablet's
-outbox (``static/glovebox/bench.js``), each with an ``Idempotency-Key``."""
+outbox (``static/glovebox/bench.js``), each with an ``Idempotency-Key``.
+
+An entry that changes or removes an existing row (polishing a separator, undoing a pass)
+carries the version of the row its page showed, and a change made in between comes back as a
+conflict naming both values (``services.BenchConflict``). Entries that append a row (passes,
+readings, weighings, assembly steps including the melt-quench and sealing, a new cell) carry
+none: nothing existing is overwritten, and the services lock and number what they append.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
@@ -31,9 +38,11 @@ from glovebox.forms import (
     PolishForm,
     ReadingForm,
     StepForm,
+    UndoForm,
     WeighingForm,
 )
 from glovebox.models import BenchCredential, BenchEntry, Device
+from lims.history import history_version
 from lims.idempotency import KEY_HEADER, IdempotencyError, idempotency_run, request_fingerprint
 from lims.models import HistoryEntry, Record
 from lims.qr import qr_svg
@@ -46,9 +55,13 @@ from processing.models import (
     Separator,
     SynthesisBatch,
 )
-from processing.services import batch_add_weighing, glovebox_reading_log
+from processing.services import batch_add_weighing, foil_built_into, glovebox_reading_log
 
 DEVICE_COOKIE = "bench_device"
+#: Sent by the tablet when it fetches a page only to keep an offline copy.
+REFRESH_HEADER = "X-Bench-Refresh"
+#: Sent with every entry from the outbox: the operator who made it.
+USER_HEADER = "X-Bench-User"
 RECENT_COUNT = 8
 
 
@@ -75,7 +88,9 @@ def _remember(request: HttpRequest, code: str) -> None:
 def _page(
     request: HttpRequest, template: str, context: dict[str, Any], status: int = 200
 ) -> HttpResponse:
-    context |= {"device": current_device(request)}
+    # When the page was rendered (server time, ms): the tablet tells a page fresh from the
+    # network from an older copy its service worker serves offline (bench.js, "who is in").
+    context |= {"device": current_device(request), "rendered_ms": int(time.time() * 1000)}
     return render(request, f"glovebox/{template}", context, status=status)
 
 
@@ -120,7 +135,8 @@ def _record(code: str) -> Record:
 @require_GET
 def record(request: HttpRequest, code: str) -> HttpResponse:
     rec = _record(code)
-    _remember(request, rec.code)
+    if not request.headers.get(REFRESH_HEADER):  # the tablet renewing its copy is no visit
+        _remember(request, rec.code)
     context: dict[str, Any] = {"record": rec, "qr_svg": qr_svg(rec.code)}
     if isinstance(rec, MetalFoil):
         return _page(request, "foil.html", context | foil_context(rec))
@@ -134,6 +150,7 @@ def record(request: HttpRequest, code: str) -> HttpResponse:
         return _page(request, "weighing.html", context)
     if isinstance(rec, Separator):
         context |= {"form": PolishForm(initial={"polish_grit": rec.polish_grit or 1200})}
+        context["version"] = history_version(rec)
         context["used_by"] = (
             Cell.objects.filter(separator=rec).values_list("code", flat=True).first()
         )
@@ -151,6 +168,8 @@ def record(request: HttpRequest, code: str) -> HttpResponse:
 def foil_context(foil: MetalFoil) -> dict[str, Any]:
     passes = list(foil.passes.order_by("-pass_number")[:5])
     last = passes[0] if passes else None
+    # Undo takes back one row: it names the pass the page shows, at its version.
+    last_version = history_version(last) if last else None
     reading = services.latest_reading(foil.glovebox)
     thickness = last.thickness_after_um if last else foil.target_thickness_um
     return {
@@ -158,11 +177,13 @@ def foil_context(foil: MetalFoil) -> dict[str, Any]:
         "passes": passes,
         "count": foil.passes.count(),
         "target": foil.required_passes,
-        "used_by": services.foil_cell_using(foil),
+        "used_by": foil_built_into(foil),
         "reading": reading,
         "warning": services.reading_warning(reading),
         "undo_window_s": int(services.UNDO_WINDOW.total_seconds()),
         "undo_until": services.pass_undo_until(last),
+        "last_pass": last,
+        "last_version": last_version,
         "thickness_range": (
             (0.8 * foil.target_thickness_um, 1.2 * foil.target_thickness_um)
             if foil.target_thickness_um
@@ -193,13 +214,14 @@ def bench_write(
     *,
     form_class: type[forms.Form],
     action: str,
-    record_code: str,
+    record_code: str | None,
     run: Callable[[dict[str, Any]], tuple[str, dict[str, Any]]],
 ) -> JsonResponse:
     """Validate the tablet's JSON, run the write once per idempotency key, log the entry.
 
     ``run(cleaned_data)`` makes the change and returns a one-line summary and the JSON to send
-    back. Errors come back as ``{"errors": {field: [message]}}`` with status 400.
+    back; a ``record_code`` of None means the entry made a record, named by the JSON's
+    ``code``. Errors come back as ``{"errors": {field: [message]}}`` with status 400.
     """
     try:
         data = json.loads(request.body or b"{}")
@@ -208,6 +230,15 @@ def bench_write(
             {"errors": {"__all__": ["The tablet sent unreadable data."]}}, status=400
         )
     key = request.headers.get(KEY_HEADER, "")
+    made_by = request.headers.get(USER_HEADER)
+    if made_by is not None and made_by != request.user.get_username():
+        # Signed in as someone else since (on another page, or the desk): the entry waits on
+        # the tablet for its maker rather than being filed under the wrong name.
+        message = (
+            f"This entry was made by {made_by or 'nobody'}, but the tablet is signed in as "
+            f"{request.user.get_username()}: switch to {made_by} to send it."
+        )
+        return JsonResponse({"errors": {"__all__": [message]}}, status=409)
 
     def work() -> tuple[int, Any]:
         form = form_class(data)
@@ -220,7 +251,7 @@ def bench_write(
                     user=request.user,
                     device=current_device(request),
                     action=action,
-                    record_code=record_code,
+                    record_code=body["code"] if record_code is None else record_code,
                     summary=summary,
                     device_time=form.cleaned_data.get("device_time"),
                     device_clock=_device_clock(request),
@@ -228,6 +259,9 @@ def bench_write(
                 )
         except ValidationError as exc:
             return 400, {"errors": _errors(exc)}
+        except services.BenchConflict as conflict:
+            errors = {"errors": {"__all__": [conflict.message]}, "version": conflict.current}
+            return 400, conflict.details | errors
         return 201, body | {"entry": _entry_json(entry)}
 
     if not key:
@@ -273,7 +307,10 @@ def pass_log(request: HttpRequest, code: str) -> JsonResponse:
             calender=Equipment.objects.filter(pk=calender).first() if calender else None,
         )
         summary = f"pass {fold_pass.pass_number}: {fold_pass.thickness_after_um:g} µm"
-        return summary, {"pass_number": fold_pass.pass_number} | _foil_counts(foil)
+        # A pass is appended (a new row), so it carries no version; its own version comes
+        # back for an Undo that names it.
+        made = {"pass_number": fold_pass.pass_number, "version": history_version(fold_pass)}
+        return summary, made | _foil_counts(foil)
 
     return bench_write(request, form_class=PassForm, action="fold_pass", record_code=code, run=run)
 
@@ -285,13 +322,17 @@ def pass_undo(request: HttpRequest, code: str) -> JsonResponse:
     foil = _get(MetalFoil, code, "a foil")
 
     def run(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        undone = services.bench_pass_undo(user=request.user, foil=foil)
+        undone = services.bench_pass_undo(
+            user=request.user,
+            foil=foil,
+            pass_number=data.get("pass_number"),
+            expected_version=data.get("version"),
+            pass_key=data.get("pass_key") or "",
+        )
         summary = f"undo pass {undone.pass_number} ({undone.thickness_after_um:g} µm)"
         return summary, {"undone": undone.pass_number} | _foil_counts(foil)
 
-    return bench_write(
-        request, form_class=forms.Form, action="undo_pass", record_code=code, run=run
-    )
+    return bench_write(request, form_class=UndoForm, action="undo_pass", record_code=code, run=run)
 
 
 def _foil_counts(foil: MetalFoil) -> dict[str, Any]:
@@ -385,12 +426,16 @@ def separator_polish(request: HttpRequest, code: str) -> JsonResponse:
             polished_in=data["polished_in"],
             thickness_um=data["thickness_um"],
             polished_at=data.get("device_time"),
+            expected_version=data["version"],
         )
         summary = (
             f"polished to grit {polished.polish_grit} in {polished.polished_in}, "
             f"{polished.thickness_um:g} µm"
         )
-        return summary, {"thickness_um": polished.thickness_um}
+        return summary, {
+            "thickness_um": polished.thickness_um,
+            "version": history_version(polished),
+        }
 
     return bench_write(request, form_class=PolishForm, action="polish", record_code=code, run=run)
 
@@ -572,37 +617,34 @@ def _in_words(errors: dict[str, list[str]], words: dict[str, str]) -> dict[str, 
 
 
 def assemble(request: HttpRequest) -> HttpResponse:
-    """The cell assembly checklist: scan the separator, the two electrodes, the collectors'
-    lot and the glovebox, then build the cell (once, however often the button is tapped)."""
+    """The cell assembly checklist (GET): scan the separator, the two electrodes, the
+    collectors' lot and the glovebox; *Build the cell* puts the cell in the outbox (POST, JSON),
+    so a network dropped at that moment loses nothing and a repeat builds it once."""
+    if request.method == "POST":
+        return assemble_log(request)
     glovebox = Equipment.objects.filter(equipment_type=Equipment.Type.GLOVEBOX).first()
     reading = services.latest_reading(glovebox)
-    context: dict[str, Any] = {"reading": reading, "warning": services.reading_warning(reading)}
+    lot = ChemicalLot.objects.filter(chemical="Ni").order_by("-created_at").first()
+    initial = {
+        "glovebox": glovebox.code if glovebox else "",
+        "separator": request.GET.get("separator", ""),
+        "collector_lot": lot.code if lot else "",
+    }
+    form = AssembleForm(initial=initial)
+    context = {
+        "reading": reading,
+        "warning": services.reading_warning(reading),
+        "form": form,
+        "checklist": [(form[name], title, example) for name, title, example in ASSEMBLY_CHECKLIST],
+    }
+    return _page(request, "assemble.html", context)
 
-    def page(form: AssembleForm, status: int = 200) -> HttpResponse:
-        checklist = [(form[name], title, example) for name, title, example in ASSEMBLY_CHECKLIST]
-        return _page(
-            request, "assemble.html", context | {"form": form, "checklist": checklist}, status
-        )
 
-    if request.method != "POST":
-        initial = {
-            "key": uuid.uuid4().hex,
-            "glovebox": glovebox.code if glovebox else "",
-            "separator": request.GET.get("separator", ""),
-        }
-        lot = ChemicalLot.objects.filter(chemical="Ni").order_by("-created_at").first()
-        initial["collector_lot"] = lot.code if lot else ""
-        return page(AssembleForm(initial=initial))
+def assemble_log(request: HttpRequest) -> JsonResponse:
     if refused := _refused(request, "cells.add_cell"):
         return refused
-    # The body is read for the fingerprint before the form parses it (Django allows one read).
-    fingerprint = request_fingerprint(method="POST", path=request.path, body=request.body)
-    form = AssembleForm(request.POST)
 
-    def work() -> tuple[int, Any]:
-        if not form.is_valid():
-            return 400, {"errors": _errors(form)}
-        data = form.cleaned_data
+    def run(data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         try:
             cell = cell_assemble(
                 user=request.user,
@@ -611,33 +653,12 @@ def assemble(request: HttpRequest) -> HttpResponse:
                 electrode_2=data["electrode_2"],
                 collector_lot=data["collector_lot"],
                 glovebox=data["glovebox"],
-                assembled_at=timezone.now(),
-            )
-            services.bench_entry_log(
-                user=request.user,
-                device=current_device(request),
-                action="cell_assemble",
-                record_code=cell.code,
-                summary=f"assembled {cell.code}: {cell.label}",
-                device_time=None,
-                device_clock=None,
-                key=request.POST.get("key", ""),
+                assembled_at=data.get("device_time") or timezone.now(),
             )
         except ValidationError as exc:
-            return 400, {"errors": _in_words(_errors(exc), PART_WORDS)}
-        return 201, {"code": cell.code}
+            raise ValidationError(_in_words(_errors(exc), PART_WORDS)) from exc
+        return f"assembled {cell.code}: {cell.label}", {"code": cell.code}
 
-    try:
-        outcome = idempotency_run(
-            user=request.user, key=request.POST.get("key", ""), fingerprint=fingerprint, work=work
-        )
-    except IdempotencyError as exc:
-        form.add_error(None, exc.message)
-        return page(form, exc.status)
-    if outcome.status != 201:
-        for name, messages in outcome.body["errors"].items():
-            for message in messages:
-                if name not in form.errors or message not in form.errors[name]:
-                    form.add_error(None if name == "__all__" else name, message)
-        return page(form, 400)
-    return redirect("bench:record", code=outcome.body["code"])
+    return bench_write(
+        request, form_class=AssembleForm, action="cell_assemble", record_code=None, run=run
+    )

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from lims.models import Link
 from lims.services import acting_user, record_save_new
 from processing.models import (
     ChemicalLot,
@@ -108,6 +109,24 @@ def foil_create(*, user: Any, **fields: Any) -> MetalFoil:
     return record_save_new(instance=MetalFoil(**fields), user=user)  # type: ignore[return-value]
 
 
+#: The lineage role of an electrode piece in what it was built into (``cells.Cell``).
+ELECTRODE_ROLE = "electrode"
+
+
+def foil_built_into(foil: MetalFoil) -> str | None:
+    """The code of the cell a piece of ``foil`` is an electrode of, if any.
+
+    Read off the lineage graph, which the services keep in step with the records, because
+    processing sits below cells and knows no cell model.
+    """
+    return (
+        Link.objects.filter(parent__in=foil.pieces.values("pk"), role=ELECTRODE_ROLE)
+        .order_by("child__code")
+        .values_list("child__code", flat=True)
+        .first()
+    )
+
+
 @transaction.atomic
 def foil_log_pass(
     *,
@@ -122,9 +141,17 @@ def foil_log_pass(
 
     The foil row is locked while the next number is worked out, so two operators logging at
     the same moment get consecutive numbers. A ``pass_number`` sent by the client must be the
-    next one: a gap or a repeat means the tablet missed or replayed a pass.
+    next one: a gap or a repeat means the tablet missed or replayed a pass. A foil a piece of
+    which is already in a cell takes no more passes.
     """
     MetalFoil.objects.select_for_update(no_key=True).get(pk=foil.pk)
+    used_by = foil_built_into(foil)
+    if used_by:
+        # The cell's electrodes are pieces of the foil as it was: a later pass would make the
+        # foil's passes and thickness no longer describe what the cell was built from.
+        raise ValidationError(
+            {"foil": f"{foil.code} is already in cell {used_by}: no more passes."}
+        )
     expected = (foil.passes.aggregate(m=Max("pass_number"))["m"] or 0) + 1
     if pass_number is not None and pass_number != expected:
         raise ValidationError(

@@ -67,6 +67,22 @@ def lab(users: dict[str, Any]) -> Any:
 
 
 @pytest.fixture
+def free_foil(lab: Any, users: dict[str, Any]) -> Any:
+    """A foil of the lab's lots with no pass yet and no piece in a cell, in the lab's glovebox:
+    the one to log passes on (``lab.foil`` is in ``lab.cell`` and takes no more passes)."""
+    from processing.services import foil_create
+
+    return foil_create(
+        user=users["scientist"],
+        li_lot=lab.lots["Li"],
+        na_lot=lab.lots["Na"],
+        target_na_mol_percent=3,
+        target_thickness_um=100,
+        glovebox=lab.glovebox,
+    )
+
+
+@pytest.fixture
 def if_match() -> Any:
     """``client.patch(url, data, **if_match(client, url))``: the ETag a GET of ``url`` answers,
     as the If-Match header every API edit and delete needs."""

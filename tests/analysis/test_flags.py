@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from analysis.models import Flag
@@ -22,7 +23,7 @@ def open_flags(record: Any, kind: str) -> list[Flag]:
     return list(Flag.objects.filter(record=record, kind=kind, cleared_at__isnull=True))
 
 
-def test_foil_with_too_few_passes_flags_its_cells_until_the_passes_are_done(
+def test_foil_with_too_few_passes_flags_its_cells_until_it_no_longer_holds(
     lab: Any, users: dict[str, Any], django_capture_on_commit_callbacks: Any
 ) -> None:
     user = users["scientist"]
@@ -34,12 +35,18 @@ def test_foil_with_too_few_passes_flags_its_cells_until_the_passes_are_done(
     (flag,) = open_flags(lab.cell, "passes_short")
     assert lab.foil.code in flag.message and "1 of the 5 passes" in flag.message
     assert flag.threshold == {"passes": 5, "source": "protocol Fold 5"}
-    for _ in range(3):
-        with django_capture_on_commit_callbacks(execute=True):
-            proc.foil_log_pass(user=user, foil=lab.foil, thickness_after_um=100)
-    assert [f.pk for f in open_flags(lab.cell, "passes_short")] == [flag.pk]  # raised once
     with django_capture_on_commit_callbacks(execute=True):
+        record_update(instance=lab.foil, data={"notes": "checked"}, user=user)
+    assert [f.pk for f in open_flags(lab.cell, "passes_short")] == [flag.pk]  # raised once
+    # The foil is in the cell, so the missing passes cannot be logged now; the scientist finds
+    # the foil was made under a one-pass protocol and corrects it.
+    with pytest.raises(ValidationError, match="no more passes"):
         proc.foil_log_pass(user=user, foil=lab.foil, thickness_after_um=100)
+    one = proc.protocol_create(
+        user=user, name="Fold 1", step_type="fold", parameters={"passes": {"default": 1}}
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        record_update(instance=lab.foil, data={"protocol": one}, user=user)
     assert open_flags(lab.cell, "passes_short") == []
     flag.refresh_from_db()
     assert flag.cleared_reason == "no longer holds" and flag.cleared_at is not None

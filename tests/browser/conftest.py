@@ -36,7 +36,14 @@ def _unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def chromium_args() -> list[str]:
+    """Flags added to ``CHROMIUM_ARGS`` for a module's browser (override in the module, e.g.
+    for a fake camera)."""
+    return []
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_args: list[str]) -> Iterator[Any]:
     # Module scope, not session: Playwright's sync API keeps an asyncio loop on the main thread
     # while it runs, and Django refuses ORM calls under a running loop in every later test.
     chromium = shutil.which("chromium")
@@ -51,7 +58,9 @@ def browser() -> Iterator[Any]:
         # loop is alive on this thread; Django's async-safety check would refuse them although
         # nothing here runs concurrently. Set for as long as the loop lives, no longer.
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        launched = playwright.chromium.launch(
+            executable_path=chromium, args=[*CHROMIUM_ARGS, *chromium_args]
+        )
         yield launched
         launched.close()
 

@@ -10,9 +10,12 @@ import datetime as dt
 import re
 from collections.abc import Callable
 from io import StringIO
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+import segno
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -43,6 +46,40 @@ MEASURE_CONTROLS = """() => {
 }"""
 
 
+@pytest.fixture(scope="module")
+def camera_file(tmp_path_factory: Any) -> Path:
+    """What the fake camera films: written by ``show_to_camera`` before the camera opens."""
+    return Path(tmp_path_factory.mktemp("camera")) / "camera.y4m"
+
+
+@pytest.fixture(scope="module")
+def chromium_args(camera_file: Path) -> list[str]:
+    # Chromium's fake camera plays a Y4M file; it opens the file when a page starts the camera,
+    # so each test writes its own. A page without the camera permission still has no camera.
+    return [
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={camera_file}",
+    ]
+
+
+def show_to_camera(
+    camera_file: Path, text: str | None, *, width: int = 640, height: int = 480
+) -> None:
+    """Film a label: ``text`` as a QR code (segno), black on a white card, in a Y4M video (a
+    blank card for None)."""
+    qr = segno.make_qr(text or " ")
+    modules = np.array([[bool(m) and text is not None for m in row] for row in qr.matrix_iter()])
+    scale = min(width, height) * 8 // 10 // len(modules)
+    label = np.kron(modules, np.ones((scale, scale), dtype=bool))
+    luma = np.full((height, width), 235, np.uint8)  # white card; 16 is black (video range)
+    top, left = (height - label.shape[0]) // 2, (width - label.shape[1]) // 2
+    luma[top : top + label.shape[0], left : left + label.shape[1]][label] = 16
+    chroma = np.full((height // 2, width // 2), 128, np.uint8).tobytes()  # no colour
+    frame = b"FRAME\n" + luma.tobytes() + chroma + chroma
+    header = f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode()
+    camera_file.write_bytes(header + frame * 3)
+
+
 @pytest.fixture
 def demo(transactional_db: Any) -> None:
     call_command("seed_demo", stdout=StringIO())
@@ -65,11 +102,15 @@ def bench(new_page: Any, demo: None) -> Callable[..., Any]:
 
 
 def shot(page: Any, name: str) -> None:
+    # A full-page picture from the top, else the sticky header is drawn over the middle.
+    page.evaluate("() => window.scrollTo(0, 0)")
     (SCREENSHOTS / "bench").mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "bench" / f"{name}.png", full_page=True)
 
 
 def assert_glove_sized(page: Any) -> None:
+    # From the top: scrolled, the sticky header lies over the content, not beside it.
+    page.evaluate("() => window.scrollTo(0, 0)")
     controls = page.evaluate(MEASURE_CONTROLS)
     assert controls, "no controls on the page"
     small = [c for c in controls if min(c["width"], c["height"]) < MIN_CONTROL_PX]
@@ -92,6 +133,23 @@ def open_code(page: Any, code: str) -> None:
 
 def wait_until_sent(page: Any) -> None:
     page.get_by_text("0 waiting", exact=True).wait_for()
+
+
+def kept_for_offline(page: Any) -> None:
+    """Wait until the service worker controls the page and keeps a copy of it, as after any
+    online visit."""
+    page.evaluate("() => navigator.serviceWorker.ready")
+    page.reload()
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    page.evaluate(
+        "async () => { while (!(await caches.match(location.href)))"
+        " await new Promise(r => setTimeout(r, 100)); }"
+    )
+
+
+def back_online(page: Any) -> None:
+    page.context.set_offline(False)
+    page.evaluate("() => window.dispatchEvent(new Event('online'))")
 
 
 def test_twenty_passes_at_portrait_reach_the_protocol_target(bench: Any) -> None:
@@ -188,8 +246,7 @@ def test_offline_passes_survive_a_reload_and_arrive_once_with_their_times(bench:
     shot(page, "foil-offline-3-waiting")
     assert not foil.passes.exists()
 
-    page.context.set_offline(False)
-    page.evaluate("() => window.dispatchEvent(new Event('online'))")
+    back_online(page)
     wait_until_sent(page)
     passes = list(foil.passes.order_by("pass_number"))
     assert [p.pass_number for p in passes] == [1, 2, 3]
@@ -458,7 +515,9 @@ def test_polish_a_separator_then_build_a_cell_with_the_checklist(bench: Any) -> 
     page.get_by_role("button", name="Build the cell").tap()
     error = page.locator("#electrode_2-error")
     error.wait_for()
-    assert error.inner_text() == "The second piece must be a different piece from the first piece."
+    assert error.inner_text() == (
+        "Not saved: The second piece must be a different piece from the first piece."
+    )
     shot(page, "assemble-error")
     page.get_by_label("Second electrode piece").fill(pieces[1].code)
     assert_glove_sized(page)
@@ -507,3 +566,373 @@ def test_weighing_shows_the_deviation_and_flags_it_before_saving(bench: Any) -> 
     weighing = batch.weighings.get()
     assert weighing.deviation_percent == pytest.approx(1.5, abs=0.01)
     assert weighing.operator.username == "operator"  # type: ignore[union-attr]
+
+
+def test_a_cell_built_while_the_network_drops_waits_and_is_built_once_with_its_lineage(
+    bench: Any,
+) -> None:
+    from django.contrib.auth import get_user_model
+
+    from cells.models import Cell
+    from processing.models import ChemicalLot, Separator
+    from processing.services import electrode_cut
+
+    op = get_user_model().objects.get(username="operator")
+    foil = MetalFoil.objects.filter(passes__isnull=False).distinct().first()
+    pieces = [electrode_cut(user=op, foil=foil, diameter_mm=6) for _ in range(2)]  # type: ignore[arg-type]
+    separator = Separator.objects.filter(cell__isnull=True).order_by("code").first()
+    assert separator is not None
+    cells_before = Cell.objects.count()
+    page = bench(PORTRAIT)
+    page.goto(f"/bench/assemble/?separator={separator.code}")
+    kept_for_offline(page)
+
+    # A scanner types the code and presses Enter: that moves on to the next part, never builds.
+    page.get_by_label("First electrode piece").press_sequentially(pieces[0].code)
+    page.get_by_label("First electrode piece").press("Enter")
+    assert page.evaluate("() => document.activeElement.name") == "electrode_2"
+    page.get_by_label("Second electrode piece").press_sequentially(pieces[1].code)
+    page.get_by_label("Second electrode piece").press("Enter")
+    assert page.evaluate("() => document.activeElement.id") == "assemble-build"
+    assert page.get_by_text("0 waiting", exact=True).is_visible()
+
+    page.context.set_offline(True)  # the Wi-Fi drops just as the last step is done
+    tapped = timezone.now()
+    page.get_by_role("button", name="Build the cell").tap()
+    page.get_by_text("1 waiting", exact=True).wait_for()
+    waiting = page.locator("#assemble-waiting")
+    assert waiting.inner_text().startswith(
+        f"Waiting to send: the cell from {separator.code}, {pieces[0].code} and {pieces[1].code}."
+    )
+    assert not page.get_by_role("button", name="Build the cell").is_visible()
+    assert_glove_sized(page)
+    shot(page, "assemble-offline-waiting")
+
+    page.reload()  # offline: the service worker serves the checklist, the entry is in IndexedDB
+    page.get_by_text("1 waiting", exact=True).wait_for()
+    waiting.wait_for()
+    assert page.get_by_label("Second electrode piece").input_value() == pieces[1].code
+    assert not page.get_by_role("button", name="Build the cell").is_visible()
+    assert not Cell.objects.filter(separator=separator).exists()
+    shot(page, "assemble-offline-after-reload")
+
+    back_online(page)
+    page.wait_for_url(re.compile(r"/bench/r/CELL-\d+/$"))
+    wait_until_sent(page)
+    cell = Cell.objects.get(separator=separator)
+    assert page.url.endswith(f"/bench/r/{cell.code}/")
+    assert Cell.objects.count() == cells_before + 1
+    roles = {(link.parent.code, link.role) for link in cell.parent_links.select_related("parent")}
+    collectors = ChemicalLot.objects.filter(chemical="Ni").order_by("-created_at").first()
+    glovebox = Equipment.objects.get(equipment_type="glovebox")
+    assert {
+        (separator.code, "separator"),
+        (pieces[0].code, "electrode"),
+        (pieces[1].code, "electrode"),
+        (collectors.code, "current_collector"),  # type: ignore[union-attr]
+        (glovebox.code, "glovebox"),
+    } <= roles
+    entry = BenchEntry.objects.get(action="cell_assemble")
+    assert entry.record_code == cell.code and entry.user == op
+    slack = dt.timedelta(seconds=2)
+    assert tapped - slack <= cell.assembled_at <= entry.server_time  # type: ignore[operator]
+    shot(page, "assemble-built-after-reconnect")
+
+
+def test_offline_the_page_names_the_operator_switched_in_and_their_entries_go_as_them(
+    bench: Any,
+) -> None:
+    foil = foil_in_progress()
+    glovebox = Equipment.objects.get(equipment_type="glovebox")
+    page = bench(PORTRAIT, username="admin")
+    page.get_by_role("link", name="Switch user").tap()
+    page.get_by_role("link", name="Register this tablet").tap()
+    page.get_by_label("Name of the tablet").fill("Glovebox 1 tablet")
+    page.get_by_role("button", name="Register").tap()
+    page.wait_for_url("**/bench/switch/")
+
+    def switch_to(username: str, pin: str) -> None:
+        page.goto("/bench/switch/")
+        page.get_by_role("navigation", name="Operators").get_by_role(
+            "link", name=re.compile(f"^{username}")
+        ).tap()
+        for digit in pin:
+            page.get_by_role("group", name="PIN keypad").get_by_role(
+                "button", name=digit, exact=True
+            ).tap()
+        page.get_by_role("button", name="OK").tap()
+        page.wait_for_url("**/bench/")
+        page.wait_for_function(f"() => document.body.dataset.operator === {username!r}")
+
+    def kept_copy_is_for(url: str) -> str:
+        return page.evaluate(
+            """async (url) => {
+              const html = await (await caches.match(url)).text();
+              return new DOMParser().parseFromString(html, 'text/html').body.dataset.user;
+            }""",
+            url,
+        )
+
+    switch_to("operator", "2468")
+    foil_url, glovebox_url = f"/bench/r/{foil.code}/", f"/bench/r/{glovebox.code}/"
+    for url in (glovebox_url, foil_url):
+        page.goto(url)
+        kept_for_offline(page)
+    assert kept_copy_is_for(foil_url) == "operator"
+
+    # The Wi-Fi is too weak to renew the foil page's copy after the switch.
+    def renewal_fails(route: Any) -> None:
+        if route.request.headers.get("x-bench-refresh"):
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route(f"**{foil_url}", renewal_fails)
+    switch_to("scientist", "1357")
+    page.evaluate("() => window.bench.renewed()")
+    assert kept_copy_is_for(glovebox_url) == "scientist"  # renewed as the new operator
+    assert kept_copy_is_for(foil_url) == "operator"  # kept: the network failed
+    page.unroute(f"**{foil_url}")
+
+    page.context.set_offline(True)
+    page.goto(foil_url)  # served from the copy rendered for operator
+    page.wait_for_function("() => document.body.dataset.operator === 'scientist'")
+    assert page.locator(".who").inner_text() == "scientist · Glovebox 1 tablet"
+    assert page.evaluate("() => document.body.dataset.user") == "operator"  # the old copy
+    page.get_by_role("button", name="+1 pass").tap()
+    page.get_by_text("1 waiting", exact=True).wait_for()
+    stored = page.evaluate("async () => (await window.bench.waitingEntries()).map(e => e.user)")
+    assert stored == ["scientist"]
+    shot(page, "foil-offline-after-switch")
+
+    back_online(page)
+    wait_until_sent(page)
+    fold_pass = foil.passes.get()
+    assert fold_pass.operator.username == "scientist"  # type: ignore[union-attr]
+    assert BenchEntry.objects.get(action="fold_pass").user.username == "scientist"
+
+    # Signing out leaves nobody in: an old copy served offline names no one.
+    page.goto("/bench/switch/")
+    page.get_by_role("button", name="Log out scientist").tap()
+    page.wait_for_url(re.compile(r"/accounts/login/|/login/"))
+    page.context.set_offline(True)
+    page.goto(foil_url)
+    page.wait_for_function("() => document.body.dataset.operator === ''")
+    assert page.locator("#who-name").inner_text() == "nobody signed in"
+    page.get_by_role("button", name="+1 pass").tap()
+    page.get_by_text("Nobody is signed in on this tablet", exact=False).wait_for()
+    assert page.get_by_text("0 waiting", exact=True).is_visible()
+
+
+def decoder_in_use(page: Any, requested: list[str]) -> str:
+    """Which decoder the page really uses in this Chromium, checked against what it loaded."""
+    native = page.evaluate("() => 'BarcodeDetector' in window")
+    loaded_jsqr = any(url.endswith("/jsQR-1.4.0.js") for url in requested)
+    assert loaded_jsqr != native, (native, requested)
+    return "BarcodeDetector" if native else "jsQR"
+
+
+def register_tablet(page: Any) -> None:
+    page.get_by_role("link", name="Switch user").tap()
+    page.get_by_role("link", name="Register this tablet").tap()
+    page.get_by_label("Name of the tablet").fill("Glovebox 1 tablet")
+    page.get_by_role("button", name="Register").tap()
+    page.wait_for_url("**/bench/switch/")
+
+
+CAMERA = PORTRAIT | {"permissions": ["camera"]}
+
+
+def test_a_label_shown_to_the_camera_opens_its_record(bench: Any, camera_file: Path) -> None:
+    foil = foil_in_progress()
+    page = bench(CAMERA)
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    scan = page.get_by_role("button", name="Scan a label with the camera")
+
+    show_to_camera(camera_file, "FOIL-9999")  # a label of nothing we know
+    scan.tap()
+    page.wait_for_url("**/bench/find/?code=FOIL-9999")
+    assert "No record has the code “FOIL-9999”" in page.locator("#code-error").inner_text()
+    assert page.get_by_label("Scan or type a code").input_value() == "FOIL-9999"
+    shot(page, "scan-unknown-label")
+
+    show_to_camera(camera_file, foil.code)
+    page.get_by_role("button", name="Scan a label with the camera").tap()
+    page.wait_for_url(f"**/bench/r/{foil.code}/")
+    # Headless Chromium on Linux has no BarcodeDetector: the pinned jsQR, served by us, decoded
+    # the camera's frames.
+    assert decoder_in_use(page, requested) == "jsQR"
+    assert all(url.startswith(page.url.split("/bench/")[0]) for url in requested)
+    shot(page, "scan-label-opened")
+
+
+def test_the_camera_view_is_glove_sized_and_stops(bench: Any, camera_file: Path) -> None:
+    page = bench(CAMERA)
+    show_to_camera(camera_file, None)
+    page.get_by_role("button", name="Scan a label with the camera").tap()
+    page.get_by_text("Hold the label in front of the camera.").wait_for()
+    page.wait_for_function("() => document.getElementById('scan-video').videoWidth > 0")
+    assert_glove_sized(page)
+    shot(page, "scan-camera-open")
+    page.get_by_role("button", name="Stop the camera").tap()
+    assert page.get_by_role("button", name="Scan a label with the camera").is_visible()
+    assert page.evaluate("() => document.getElementById('scan-video').srcObject.active") is False
+
+
+def test_a_badge_shown_to_the_camera_switches_the_user(bench: Any, camera_file: Path) -> None:
+    from django.contrib.auth import get_user_model
+
+    from glovebox.services import bench_badge_issue
+
+    page = bench(CAMERA, username="admin")
+    register_tablet(page)
+    badge = bench_badge_issue(user=get_user_model().objects.get(username="operator"))
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+
+    show_to_camera(camera_file, "BADGE-not-issued-by-us")
+    page.get_by_role("button", name="Scan the badge with the camera").tap()
+    page.get_by_text("This badge is not known: ask an admin for a new one.").wait_for()
+    assert page.locator(".who").inner_text().startswith("admin")
+    assert_glove_sized(page)
+    shot(page, "badge-unknown")
+
+    show_to_camera(camera_file, badge)
+    page.get_by_role("button", name="Scan the badge with the camera").tap()
+    page.wait_for_url("**/bench/")
+    assert page.locator(".who").inner_text() == "operator · Glovebox 1 tablet"
+    assert decoder_in_use(page, requested) == "jsQR"
+    shot(page, "badge-switched")
+
+
+def test_a_usb_scanner_typing_a_badge_or_a_code(bench: Any) -> None:
+    from django.contrib.auth import get_user_model
+
+    from glovebox.services import bench_badge_issue
+
+    foil = foil_in_progress()
+    page = bench(PORTRAIT, username="admin")
+    register_tablet(page)
+    badge = bench_badge_issue(user=get_user_model().objects.get(username="scientist"))
+    # A scanner is a keyboard: it types what the label says, fast, then Enter.
+    field = page.get_by_label("Badge")
+    field.press_sequentially(badge, delay=5)
+    field.press("Enter")
+    page.wait_for_url("**/bench/")
+    assert page.locator(".who").inner_text() == "scientist · Glovebox 1 tablet"
+
+    code = page.get_by_label("Scan or type a code")
+    assert page.evaluate("() => document.activeElement.id") == "code"  # ready for the scanner
+    code.press_sequentially(foil.code.lower(), delay=5)
+    code.press("Enter")
+    page.wait_for_url(f"**/bench/r/{foil.code}/")
+    shot(page, "scanner-opened-record")
+
+
+def test_a_pass_sent_after_the_foil_went_into_a_cell_is_refused_in_words(bench: Any) -> None:
+    from django.contrib.auth import get_user_model
+
+    from cells.services import cell_assemble
+    from processing.models import Separator
+    from processing.services import electrode_cut
+
+    foil = foil_in_progress()
+    page = bench(PORTRAIT)
+    open_code(page, foil.code)
+    page.context.set_offline(True)
+    page.get_by_role("button", name="+1 pass").tap()
+    page.get_by_text("1 waiting", exact=True).wait_for()
+    # Meanwhile, at the other glovebox, a cell is built from two pieces of this foil.
+    scientist = get_user_model().objects.get(username="scientist")
+    pieces = [electrode_cut(user=scientist, foil=foil, diameter_mm=6) for _ in range(2)]
+    cell = cell_assemble(
+        user=scientist,
+        separator=Separator.objects.filter(cell__isnull=True).first(),
+        electrode_1=pieces[0],
+        electrode_2=pieces[1],
+    )
+    back_online(page)
+    wait_until_sent(page)
+    refusal = page.locator("#__all__-error")
+    assert refusal.inner_text() == (
+        f"Not saved: {foil.code} is already in cell {cell.code}: no more passes."
+    )
+    assert page.locator("#pass-count").inner_text() == "0"
+    assert not foil.passes.exists()
+    assert_glove_sized(page)
+    shot(page, "foil-pass-refused-in-a-cell")
+    page.reload()
+    assert page.get_by_role("alert").first.inner_text() == (
+        f"{foil.code} is already in cell {cell.code}: no more passes."
+    )
+    assert not page.get_by_role("button", name="+1 pass").is_visible()
+
+
+def test_polishing_changed_at_the_desk_meanwhile_shows_both_values_then_saves(
+    bench: Any,
+) -> None:
+    from django.contrib.auth import get_user_model
+
+    from lims.services import record_update
+    from processing.models import Separator
+
+    separator = Separator.objects.filter(cell__isnull=True).order_by("code").first()
+    assert separator is not None
+    page = bench(PORTRAIT)
+    open_code(page, separator.code)
+    # While the tablet shows the separator, a scientist records it at the desk.
+    record_update(
+        instance=separator,
+        data={"thickness_um": 640, "polish_grit": 2000, "polished_in": "air"},
+        user=get_user_model().objects.get(username="scientist"),
+    )
+    page.get_by_label("Last grit").fill("1200")
+    page.get_by_label("Thickness after polishing").fill("655")
+    page.get_by_role("button", name="Save polishing").tap()
+    conflict = page.locator("#__all__-error")
+    conflict.wait_for()
+    text = conflict.inner_text()
+    assert text.startswith("Not saved: scientist at ")
+    assert text.endswith(
+        f"changed {separator.code} after this page showed it. Now: 640 µm, grit P2000, in air. "
+        "Yours: 655 µm, grit P1200, in the glovebox. Check the separator, then tap Save "
+        "polishing again to keep yours."
+    )
+    separator.refresh_from_db()
+    assert (separator.thickness_um, separator.polished_in) == (640, "air")
+    assert_glove_sized(page)
+    shot(page, "separator-polish-conflict")
+
+    page.get_by_role("button", name="Save polishing").tap()  # having read it: keep mine
+    page.locator("#polish-result", has_text="polished to grit 1200 in glovebox").wait_for()
+    separator.refresh_from_db()
+    assert (separator.thickness_um, separator.polish_grit) == (655, 1200)
+    shot(page, "separator-polish-saved-after-conflict")
+
+
+def test_undo_takes_back_the_pass_just_tapped_even_before_it_was_sent(bench: Any) -> None:
+    foil = foil_in_progress()
+    page = bench(PORTRAIT)
+    open_code(page, foil.code)
+    page.get_by_label("Thickness after the pass").fill("101")
+    page.get_by_role("button", name="+1 pass").tap()
+    page.locator("#pass-list li", has_text="Pass 1 · 101 µm · saved").wait_for()
+    wait_until_sent(page)
+
+    page.context.set_offline(True)
+    page.get_by_label("Thickness after the pass").fill("99")
+    page.get_by_role("button", name="+1 pass").tap()  # a wrong tap ...
+    page.get_by_text("1 waiting", exact=True).wait_for()
+    page.get_by_role("button", name="Undo the last pass").tap()  # ... taken back at once
+    page.get_by_text("2 waiting", exact=True).wait_for()
+    assert page.locator("#pass-count").inner_text() == "1"
+    assert foil.passes.count() == 1
+    shot(page, "foil-undo-waiting")
+
+    back_online(page)
+    wait_until_sent(page)
+    assert list(foil.passes.values_list("pass_number", "thickness_after_um")) == [(1, 101)]
+    undo = BenchEntry.objects.get(action="undo_pass")
+    assert undo.summary == "undo pass 2 (99 µm)"
+    assert page.locator("#__all__-error").is_hidden()

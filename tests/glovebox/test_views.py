@@ -16,8 +16,7 @@ from django.utils import timezone
 from glovebox import services
 from glovebox.models import BenchEntry, Device
 from lims.models import HistoryEntry
-from processing.models import FoldPass, GloveboxReading, MetalFoil
-from processing.services import foil_create
+from processing.models import FoldPass, GloveboxReading
 
 pytestmark = pytest.mark.django_db
 
@@ -27,19 +26,6 @@ def operator(users: Any) -> Client:
     client = Client()
     client.force_login(users["operator"])
     return client
-
-
-@pytest.fixture
-def free_foil(lab: Any, users: Any) -> MetalFoil:
-    """A foil not yet cut into a cell (the lab chain's foil is already in a cell)."""
-    return foil_create(
-        user=users["scientist"],
-        li_lot=lab.lots["Li"],
-        na_lot=lab.lots["Na"],
-        target_na_mol_percent=3,
-        target_thickness_um=100,
-        glovebox=lab.glovebox,
-    )
 
 
 def send(
@@ -66,8 +52,11 @@ def test_an_unknown_code_says_so_next_to_the_field(operator: Client, lab: Any) -
 
 def test_recent_records_are_one_tap_away(operator: Client, lab: Any, free_foil: Any) -> None:
     operator.get(f"/bench/r/{free_foil.code}/")
+    # The tablet renewing its offline copy of a page (after a user switch) is not a visit.
+    operator.get(f"/bench/r/{lab.pellet.code}/", headers={"X-Bench-Refresh": "1"})
     page = operator.get("/bench/").content.decode()
     assert f'href="/bench/r/{free_foil.code}/"' in page
+    assert f'href="/bench/r/{lab.pellet.code}/"' not in page
 
 
 def test_every_record_page_shows_its_qr_code(operator: Client, lab: Any) -> None:
@@ -146,13 +135,46 @@ def test_a_bad_thickness_is_refused_in_words_and_nothing_is_saved(
 
 
 def test_no_pass_on_a_foil_already_in_a_cell(operator: Client, lab: Any) -> None:
+    # The refusal is processing.services.foil_log_pass's (tests/processing/test_api.py has the
+    # API's); the bench passes it on in the same words and keeps nothing.
     count = lab.foil.passes.count()
-    response = send(operator, f"/bench/r/{lab.foil.code}/passes/", {"thickness_after_um": "99"})
+    url = f"/bench/r/{lab.foil.code}/passes/"
+    response = send(operator, url, {"thickness_after_um": "99"}, key="late-pass")
     assert response.status_code == 400
-    assert response.json()["errors"]["thickness_after_um"] == [
-        f"{lab.foil.code} is already in cell {lab.cell.code}: no more passes."
-    ]
+    assert response.json() == {
+        "errors": {"foil": [f"{lab.foil.code} is already in cell {lab.cell.code}: no more passes."]}
+    }
     assert lab.foil.passes.count() == count
+    assert not BenchEntry.objects.exists()
+    page = operator.get(f"/bench/r/{lab.foil.code}/").content.decode()
+    assert f"already in cell {lab.cell.code}: no more passes." in page
+    assert "+1 pass" not in page
+
+
+def test_an_entry_made_by_someone_else_waits_for_them(operator: Client, free_foil: Any) -> None:
+    # Signed in as operator since the entry was made by scientist (on the desk, another tab):
+    # the tablet keeps it for scientist rather than filing it under operator.
+    url = f"/bench/r/{free_foil.code}/passes/"
+    body = json.dumps({"thickness_after_um": "99"})
+    theirs = operator.post(
+        url,
+        body,
+        content_type="application/json",
+        headers={"Idempotency-Key": "k-theirs", "X-Bench-User": "scientist"},
+    )
+    assert theirs.status_code == 409
+    assert theirs.json()["errors"]["__all__"] == [
+        "This entry was made by scientist, but the tablet is signed in as operator: "
+        "switch to scientist to send it."
+    ]
+    assert not free_foil.passes.exists() and not BenchEntry.objects.exists()
+    mine = operator.post(
+        url,
+        body,
+        content_type="application/json",
+        headers={"Idempotency-Key": "k-theirs", "X-Bench-User": "operator"},
+    )
+    assert mine.status_code == 201 and free_foil.passes.get().operator.username == "operator"
 
 
 def test_a_step_on_a_record_of_the_wrong_kind_is_404(operator: Client, lab: Any) -> None:
@@ -173,13 +195,15 @@ def test_undo_takes_back_the_last_pass_and_keeps_it_in_the_history(
     operator: Client, free_foil: Any, monkeypatch: Any
 ) -> None:
     url = f"/bench/r/{free_foil.code}/passes/"
-    for thickness in ("120", "110"):
-        send(operator, url, {"thickness_after_um": thickness})
+    for n, thickness in enumerate(("120", "110")):
+        send(operator, url, {"thickness_after_um": thickness}, key=f"pass-{n}")
 
-    undo = send(operator, url + "undo/", {}, key="undo-1")
+    # The tablet names the pass it takes back: here one it logged itself, by its key.
+    body = {"pass_key": "pass-1"}
+    undo = send(operator, url + "undo/", body, key="undo-1")
     assert undo.status_code == 201
     assert undo.json()["undone"] == 2 and undo.json()["count"] == 1
-    assert send(operator, url + "undo/", {}, key="undo-1").json() == undo.json()  # replay
+    assert send(operator, url + "undo/", body, key="undo-1").json() == undo.json()  # replay
     assert list(free_foil.passes.values_list("pass_number", flat=True)) == [1]
     deleted = HistoryEntry.objects.get(model="processing.foldpass", action="delete")
     assert deleted.record_code == free_foil.code
@@ -189,7 +213,7 @@ def test_undo_takes_back_the_last_pass_and_keeps_it_in_the_history(
     # The next pass takes the freed number; an old pass cannot be undone.
     assert send(operator, url, {"thickness_after_um": "105"}).json()["pass_number"] == 2
     monkeypatch.setattr(services, "UNDO_WINDOW", dt.timedelta(0))
-    late = send(operator, url + "undo/", {})
+    late = send(operator, url + "undo/", {"pass_number": 2, "version": 1})
     assert late.status_code == 400
     assert "ask a scientist" in late.json()["errors"]["undo"][0]
     assert free_foil.passes.count() == 2
@@ -257,3 +281,57 @@ def test_melt_quench_from_three_taps(operator: Client, lab: Any, users: Any) -> 
     assert (step.hold_time_s, step.time_to_quench_s, step.performed_at) == (380, 3.5, start)
     assert step.flags == [f"hold_time_s 380.0 outside 240–360 ({protocol.name})"]
     assert saved.json()["flags"] == step.flags
+
+
+def test_undo_refuses_a_pass_that_is_no_longer_the_one_the_page_showed(
+    operator: Client, free_foil: Any, users: Any
+) -> None:
+    from lims.services import record_update
+
+    url = f"/bench/r/{free_foil.code}/passes/"
+    for thickness in ("120", "110"):
+        logged = send(operator, url, {"thickness_after_um": thickness})
+    assert logged.json()["version"] == 1  # what an Undo of this pass carries
+    page = operator.get(f"/bench/r/{free_foil.code}/").content.decode()
+    assert 'name="pass_number" value="2"' in page and 'name="version" value="1"' in page
+
+    # The page showed pass 1 as the last one; pass 2 was logged since (on another tablet).
+    stale = send(operator, url + "undo/", {"pass_number": 1, "version": 1})
+    assert stale.status_code == 400
+    assert stale.json()["errors"] == {
+        "__all__": [
+            "You meant pass 1 (120 µm), but the last pass is now pass 2 (110 µm), logged by "
+            "operator since. Nothing was undone."
+        ]
+    }
+    assert (stale.json()["pass_number"], stale.json()["version"]) == (2, 1)
+
+    # A scientist corrected pass 2 after the page showed it.
+    record_update(
+        instance=free_foil.passes.get(pass_number=2),
+        data={"thickness_after_um": 111},
+        user=users["scientist"],
+    )
+    corrected = send(operator, url + "undo/", {"pass_number": 2, "version": 1})
+    assert corrected.status_code == 400
+    message = corrected.json()["errors"]["__all__"][0]
+    assert message.startswith("Pass 2 was corrected by scientist at ")
+    assert message.endswith(
+        " since this page showed it: 110 µm → 111 µm. Nothing was undone: check it, then tap "
+        "Undo again if it must still go."
+    )
+    assert corrected.json()["version"] == 2
+    assert free_foil.passes.count() == 2 and not BenchEntry.objects.filter(action="undo_pass")
+
+    never = send(operator, url + "undo/", {"pass_key": "never-sent"})
+    assert never.json()["errors"] == {
+        "undo": ["That pass never reached the server: nothing to undo."]
+    }
+    old_page = send(operator, url + "undo/", {})
+    assert old_page.json()["errors"] == {
+        "__all__": ["This page is out of date: reload it, then tap again."]
+    }
+
+    again = send(operator, url + "undo/", {"pass_number": 2, "version": 2})  # having read it
+    assert again.status_code == 201 and again.json()["undone"] == 2
+    assert free_foil.passes.count() == 1

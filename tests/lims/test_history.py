@@ -46,15 +46,15 @@ def test_api_create_update_delete_are_logged_with_user_fields_and_request_id(
     assert [h["action"] for h in history["results"]] == ["delete", "update", "create"]
 
 
-def test_one_request_shares_one_request_id_across_rows(api: Any, lab: Any) -> None:
+def test_one_request_shares_one_request_id_across_rows(api: Any, free_foil: Any) -> None:
     response = api("operator").post(
-        "/api/fold-passes/", {"foil": lab.foil.code, "thickness_after_um": 98}
+        "/api/fold-passes/", {"foil": free_foil.code, "thickness_after_um": 98}
     )
     assert response.status_code == 201, response.json()
     request_id = response["X-Request-ID"]
     rows = HistoryEntry.objects.filter(request_id=request_id)
     assert rows.count() == 1
-    assert rows.get().record_code == lab.foil.code
+    assert rows.get().record_code == free_foil.code
     assert rows.get().model == "processing.foldpass"
 
 
@@ -115,12 +115,12 @@ def test_deleting_a_user_keeps_their_history_by_name(make_user: Any) -> None:
     ]
 
 
-def test_a_user_with_logged_work_cannot_be_deleted(users: Any, lab: Any) -> None:
+def test_a_user_with_logged_work_cannot_be_deleted(users: Any, free_foil: Any) -> None:
     from django.db.models import ProtectedError
 
     from processing.services import foil_log_pass
 
-    foil_log_pass(user=users["operator"], foil=lab.foil, thickness_after_um=97)
+    foil_log_pass(user=users["operator"], foil=free_foil, thickness_after_um=97)
     with pytest.raises(ProtectedError):
         users["operator"].delete()
 

@@ -29,10 +29,10 @@ def log_pass(user: Any, foil_pk: int) -> tuple[int, Any]:
     return 201, {"pass_number": fold_pass.pass_number}
 
 
-def test_the_same_key_sent_at_once_from_many_connections_stores_one_pass(users: Any) -> None:
-    from tests.factories import build_chain
-
-    foil = build_chain(user=users["scientist"]).foil
+def test_the_same_key_sent_at_once_from_many_connections_stores_one_pass(
+    users: Any, free_foil: Any
+) -> None:
+    foil = free_foil
     before = foil.passes.count()
     workers = 6
     barrier = threading.Barrier(workers)
@@ -68,10 +68,10 @@ def test_the_same_key_sent_at_once_from_many_connections_stores_one_pass(users: 
     assert all(o == 409 for o in outcomes if isinstance(o, int))
 
 
-def test_a_second_attempt_while_the_first_runs_is_409_then_replays(users: Any) -> None:
-    from tests.factories import build_chain
-
-    foil = build_chain(user=users["scientist"]).foil
+def test_a_second_attempt_while_the_first_runs_is_409_then_replays(
+    users: Any, free_foil: Any
+) -> None:
+    foil = free_foil
     started, finish = threading.Event(), threading.Event()
     first: list[Any] = []
 

@@ -145,20 +145,28 @@ def test_changing_a_weighing_lot_moves_the_lineage_edge(users: Any, lab: Any) ->
 
 
 def test_backward_trace_names_everyone_who_made_or_logged_the_parts(
-    api: Any, users: Any, lab: Any
+    api: Any, users: Any, lab: Any, free_foil: Any
 ) -> None:
     from django.contrib.auth import get_user_model
 
-    from processing.services import foil_log_pass
+    from cells.services import cell_assemble
+    from processing.services import electrode_cut, foil_log_pass
 
     glovebox_hand = get_user_model().objects.create_user("glovebox-hand")
     foil_log_pass(
-        user=users["operator"], foil=lab.foil, thickness_after_um=95, operator=glovebox_hand
+        user=users["operator"], foil=free_foil, thickness_after_um=95, operator=glovebox_hand
     )
-    body = api("auditor").get(f"/api/trace/{lab.cell.code}/").json()
-    # The lab fixture was built by the scientist; the pass was logged for glovebox-hand.
+    pieces = [electrode_cut(user=users["scientist"], foil=free_foil) for _ in range(2)]
+    cell = cell_assemble(
+        user=users["scientist"],
+        separator=lab.separators[1],
+        electrode_1=pieces[0],
+        electrode_2=pieces[1],
+    )
+    body = api("auditor").get(f"/api/trace/{cell.code}/").json()
+    # Everything was made by the scientist; the pass was logged for glovebox-hand.
     assert body["operators"] == ["glovebox-hand", "scientist"]
-    unrelated = lineage_trace(root=lab.separators[1], direction="forward")
+    unrelated = lineage_trace(root=lab.pieces[2], direction="forward")
     assert unrelated.operators() == ["scientist"]
 
 

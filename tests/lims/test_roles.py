@@ -38,9 +38,9 @@ def test_who_may_create_a_lot(api: Any, role: str, status: int) -> None:
     ("role", "status"),
     [("operator", 201), ("scientist", 201), ("auditor", 403), ("admin", 201)],
 )
-def test_who_may_log_a_fold_pass(api: Any, lab: Any, role: str, status: int) -> None:
+def test_who_may_log_a_fold_pass(api: Any, free_foil: Any, role: str, status: int) -> None:
     response = api(role).post(
-        "/api/fold-passes/", {"foil": lab.foil.code, "thickness_after_um": 99}
+        "/api/fold-passes/", {"foil": free_foil.code, "thickness_after_um": 99}
     )
     assert response.status_code == status
 

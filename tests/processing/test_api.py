@@ -8,6 +8,7 @@ import pytest
 
 from lims.models import HistoryEntry, Link, Record
 from processing.models import FoldPass, Pellet
+from processing.services import electrode_cut
 
 pytestmark = pytest.mark.django_db
 
@@ -132,39 +133,59 @@ def test_a_missing_field_and_a_parent_that_does_not_exist(api: Any) -> None:
     assert not Pellet.objects.exists()
 
 
-def test_fold_passes_are_numbered_from_the_events(api: Any, lab: Any) -> None:
+def test_fold_passes_are_numbered_from_the_events(api: Any, free_foil: Any) -> None:
     client = api("operator")
     numbers = [
-        client.post("/api/fold-passes/", {"foil": lab.foil.code, "thickness_after_um": 100}).json()[
-            "pass_number"
-        ]
+        client.post(
+            "/api/fold-passes/", {"foil": free_foil.code, "thickness_after_um": 100}
+        ).json()["pass_number"]
         for _ in range(3)
     ]
-    assert numbers == [2, 3, 4]  # the lab fixture logged pass 1
-    foil = client.get(f"/api/foils/{lab.foil.code}/").json()
-    assert foil["pass_count"] == 4
+    assert numbers == [1, 2, 3]
+    foil = client.get(f"/api/foils/{free_foil.code}/").json()
+    assert foil["pass_count"] == 3
 
 
-def test_a_pass_number_out_of_order_is_refused(api: Any, lab: Any) -> None:
+def test_a_pass_number_out_of_order_is_refused(api: Any, free_foil: Any) -> None:
     client = api("operator")
+    client.post("/api/fold-passes/", {"foil": free_foil.code, "thickness_after_um": 100})
     for wrong in (1, 3):
         response = client.post(
             "/api/fold-passes/",
-            {"foil": lab.foil.code, "thickness_after_um": 100, "pass_number": wrong},
+            {"foil": free_foil.code, "thickness_after_um": 100, "pass_number": wrong},
         )
         assert response.status_code == 400
         assert "the next pass is 2" in response.json()["pass_number"][0]
     assert (
         client.post(
             "/api/fold-passes/",
-            {"foil": lab.foil.code, "thickness_after_um": 100, "pass_number": 2},
+            {"foil": free_foil.code, "thickness_after_um": 100, "pass_number": 2},
         ).status_code
         == 201
     )
-    assert FoldPass.objects.filter(foil=lab.foil).count() == 2
+    assert FoldPass.objects.filter(foil=free_foil).count() == 2
 
 
-def test_a_foil_short_of_its_protocol_passes_is_flagged(api: Any, lab: Any, if_match: Any) -> None:
+def test_no_pass_on_a_foil_already_in_a_cell(
+    api: Any, users: Any, lab: Any, free_foil: Any
+) -> None:
+    client = api("operator")
+    count = FoldPass.objects.count()
+    refused = client.post("/api/fold-passes/", {"foil": lab.foil.code, "thickness_after_um": 99})
+    assert refused.status_code == 400
+    assert refused.json() == {
+        "foil": [f"{lab.foil.code} is already in cell {lab.cell.code}: no more passes."]
+    }
+    # A foil with pieces cut but none in a cell still takes passes.
+    electrode_cut(user=users["scientist"], foil=free_foil, diameter_mm=6)
+    taken = client.post("/api/fold-passes/", {"foil": free_foil.code, "thickness_after_um": 99})
+    assert taken.status_code == 201, taken.json()
+    assert FoldPass.objects.count() == count + 1
+
+
+def test_a_foil_short_of_its_protocol_passes_is_flagged(
+    api: Any, free_foil: Any, if_match: Any
+) -> None:
     client = api("scientist")
     protocol = client.post(
         "/api/protocols/",
@@ -175,13 +196,14 @@ def test_a_foil_short_of_its_protocol_passes_is_flagged(api: Any, lab: Any, if_m
         },
     )
     assert protocol.status_code == 201, protocol.json()
-    url = f"/api/foils/{lab.foil.code}/"
+    url = f"/api/foils/{free_foil.code}/"
+    client.post("/api/fold-passes/", {"foil": free_foil.code, "thickness_after_um": 100})
     client.patch(url, {"protocol": "Fold x3"}, format="json", **if_match(client, url))
-    foil = client.get(f"/api/foils/{lab.foil.code}/").json()
+    foil = client.get(url).json()
     assert (foil["pass_count"], foil["required_passes"], foil["passes_short"]) == (1, 3, True)
     for _ in range(2):
-        client.post("/api/fold-passes/", {"foil": lab.foil.code, "thickness_after_um": 100})
-    assert client.get(f"/api/foils/{lab.foil.code}/").json()["passes_short"] is False
+        client.post("/api/fold-passes/", {"foil": free_foil.code, "thickness_after_um": 100})
+    assert client.get(url).json()["passes_short"] is False
 
 
 def test_a_step_outside_its_protocol_range_is_flagged_not_refused(api: Any, lab: Any) -> None:

@@ -5,23 +5,29 @@
   "use strict";
   const DB_NAME = "lina-bench";
   const STORE = "outbox";
+  const META = "meta";  // who is switched in, kept beside the entries
+  const PAGES = "bench-pages";  // the service worker's cache of bench pages
   const RETRY_MS = 5000;
   const CLOCK_TOLERANCE_S = 120;
 
   // ---- IndexedDB ---------------------------------------------------------------------------
   function openDb() {
     return new Promise((resolve, reject) => {
-      const request = indexedDB.open(DB_NAME, 1);
-      request.onupgradeneeded = () => request.result.createObjectStore(STORE, { keyPath: "key" });
+      const request = indexedDB.open(DB_NAME, 2);
+      request.onupgradeneeded = () => {
+        const db = request.result;
+        if (!db.objectStoreNames.contains(STORE)) db.createObjectStore(STORE, { keyPath: "key" });
+        if (!db.objectStoreNames.contains(META)) db.createObjectStore(META);
+      };
       request.onsuccess = () => resolve(request.result);
       request.onerror = () => reject(request.error);
     });
   }
-  async function withStore(mode, action) {
+  async function withStore(mode, action, store = STORE) {
     const db = await openDb();
     return new Promise((resolve, reject) => {
-      const tx = db.transaction(STORE, mode);
-      const request = action(tx.objectStore(STORE));
+      const tx = db.transaction(store, mode);
+      const request = action(tx.objectStore(store));
       tx.oncomplete = () => { db.close(); resolve(request.result); };
       tx.onerror = () => { db.close(); reject(tx.error); };
     });
@@ -30,6 +36,61 @@
     (await withStore("readonly", (s) => s.getAll())).sort((a, b) => a.created - b.created);
   const keep = (entry) => withStore("readwrite", (s) => s.put(entry));
   const drop = (key) => withStore("readwrite", (s) => s.delete(key));
+
+  // ---- who is at the tablet ----------------------------------------------------------------
+  // A page names the user the server rendered it for, and when (server time). Offline, the
+  // service worker may answer with a copy rendered for whoever was switched in back then, so
+  // the tablet keeps the newest name it has seen (with the outbox) and a page older than that
+  // shows, and files its entries under, the operator actually switched in.
+  const rendered = () => ({
+    user: document.body.dataset.user,
+    renderedMs: Number(document.body.dataset.renderedMs) || 0,
+  });
+  let operator = null;
+  const me = () => operator;
+  async function whoIsIn() {
+    const page = rendered();
+    let known = null;
+    try { known = await withStore("readonly", (s) => s.get("operator"), META); } catch (err) { /* none kept */ }
+    if (known && known.renderedMs >= page.renderedMs) return known.user;
+    await withStore("readwrite", (s) => s.put(page, "operator"), META).catch(() => {});
+    if (known && known.user !== page.user) renewPages();
+    return page.user;
+  }
+  function showOperator(user) {
+    operator = user;
+    document.body.dataset.operator = user;
+    const name = document.getElementById("who-name");
+    if (name) name.textContent = user || "nobody signed in";
+  }
+  // After a switch, every page the service worker keeps is fetched again as the new operator,
+  // so a copy rendered for the previous one is never served; a page that cannot be fetched
+  // now keeps its old copy (the name on it is corrected as above).
+  let renewing = Promise.resolve();
+  function renewPages() {
+    if (!window.caches) return renewing;
+    renewing = (async () => {
+      const cache = await caches.open(PAGES);
+      for (const request of await cache.keys()) {
+        let response;
+        try {
+          response = await fetch(request.url, { credentials: "same-origin", headers: { "X-Bench-Refresh": "1" } });
+        } catch (err) { continue; }
+        if (response.ok && !response.redirected) await cache.put(request.url, response);
+        else await cache.delete(request);
+      }
+    })().catch(() => {});
+    return renewing;
+  }
+  // Signing out leaves nobody in: a copy of a page rendered before is no one's.
+  async function signedOut(event) {
+    event.preventDefault();
+    const form = event.target;
+    const page = rendered();
+    await withStore("readwrite", (s) => s.put({ user: "", renderedMs: page.renderedMs + 1 }, "operator"), META)
+      .catch(() => {});
+    form.submit();
+  }
 
   // crypto.randomUUID needs a secure context; getRandomValues works everywhere.
   function newKey() {
@@ -50,9 +111,14 @@
     net.classList.toggle("offline", !online);
   }
   // An entry is sent only in the session of the operator who made it, so it records who did it.
-  const me = () => document.body.dataset.user;
+  let asked = 0;
   async function showWaiting() {
+    await ready;
+    const ask = ++asked;
     const entries = await waitingEntries();
+    // Calls overlap (a tap, a send); IndexedDB answers them in order, and only the latest
+    // is shown, so the count never steps back to an older state.
+    if (ask !== asked) return entries;
     const waiting = document.getElementById("waiting");
     const others = [...new Set(entries.filter((e) => e.user !== me()).map((e) => e.user))];
     waiting.textContent = `${entries.length} waiting${others.length ? ` (for ${others.join(", ")})` : ""}`;
@@ -78,6 +144,7 @@
   async function flush() {
     if (sending) return;
     sending = true;
+    await ready;
     try {
       for (const entry of (await waitingEntries()).filter((e) => e.user === me())) {
         let response;
@@ -91,6 +158,7 @@
               "Idempotency-Key": entry.key,
               "X-CSRFToken": csrfToken(),
               "X-Device-Time": String(Date.now()),
+              "X-Bench-User": entry.user,
             },
             body: entry.body,
           });
@@ -105,9 +173,12 @@
           problem("Entries wait: sign in again on this tablet to send them.");
           break;
         }
-        if (response.status === 409 || response.status >= 500) break;  // try again later
-        problem("");
         const data = await response.json();
+        if (response.status === 409 || response.status >= 500) {  // try again later
+          problem(((data.errors || {}).__all__ || [])[0] || "");
+          break;
+        }
+        problem("");
         await drop(entry.key);
         document.dispatchEvent(new CustomEvent("bench:sent", { detail: { entry, status: response.status, data } }));
       }
@@ -140,6 +211,11 @@
   }
   // Refuses what cannot be stored, flags (without refusing) what is outside the protocol.
   function check(form, input) {
+    if (input.matches("input[data-code]")) {
+      const missing = input.hasAttribute("data-required") && input.value.trim() === "";
+      say(form, input.name, "error", missing ? "Scan or type the code." : "");
+      return !missing;
+    }
     if (!input.matches("input[inputmode=decimal]")) return true;
     const value = number(input.value);
     const name = labelOf(input);
@@ -160,11 +236,18 @@
   }
 
   async function queue(form, extra) {
+    await ready;
+    if (!me()) {
+      problem("Nobody is signed in on this tablet: tap Switch user first. Nothing was kept.");
+      delete form.dataset.queued;
+      return null;
+    }
     const body = { device_time: new Date().toISOString(), ...(extra || {}) };
     for (const [name, value] of new FormData(form)) {
       const input = form.elements[name];
       const decimal = input && input.matches && input.matches("input[inputmode=decimal]");
-      body[name] = decimal && value.trim() !== "" ? String(number(value)) : value;
+      const code = input && input.matches && input.matches("input[data-code]");
+      body[name] = decimal && value.trim() !== "" ? String(number(value)) : code ? value.trim() : value;
     }
     const entry = {
       key: newKey(),
@@ -187,26 +270,52 @@
     form.addEventListener("input", (event) => check(form, event.target));
     form.addEventListener("submit", (event) => {
       event.preventDefault();
-      const inputs = [...form.querySelectorAll("input[inputmode=decimal]")];
+      const inputs = [...form.querySelectorAll("input[inputmode=decimal], input[data-code]")];
       const ok = inputs.map((input) => check(form, input)).every(Boolean);
       if (!ok) { inputs.find((i) => i.getAttribute("aria-invalid") === "true").focus(); return; }
-      if (form.dataset.outbox !== undefined) queue(form);
+      if (form.dataset.outbox === undefined) return;
+      // A form marked data-once makes one entry at a time: a second tap while its entry
+      // waits makes no second entry (the page clears data-queued when the entry is refused).
+      if (form.dataset.once !== undefined) {
+        if (form.dataset.queued) return;
+        form.dataset.queued = "1";
+      }
+      queue(form);
     });
   }
 
   function showErrors(errors) {
+    let first = null;
     for (const [name, messages] of Object.entries(errors || {})) {
       const box = document.getElementById(`${name}-error`) || document.getElementById("__all__-error");
-      if (box) { box.textContent = `Not saved: ${messages.join(" ")}`; box.hidden = false; }
+      if (!box) continue;
+      box.textContent = `Not saved: ${messages.join(" ")}`;
+      box.hidden = false;
+      first = first || box;
     }
+    // Where the operator can read it, not under the sticky header or below the fold.
+    if (first) first.scrollIntoView({ block: "center" });
   }
 
-  window.bench = { queue, flush, waitingEntries, showWaiting, showErrors, check, number, say };
+  let ready = Promise.resolve();
+  window.bench = {
+    queue, flush, waitingEntries, showWaiting, showErrors, check, number, say, me,
+    ready: () => ready, renewed: () => renewing,
+  };
 
   document.addEventListener("DOMContentLoaded", () => {
+    ready = whoIsIn().then(showOperator, () => showOperator(rendered().user));
     document.querySelectorAll("form[data-outbox], form[data-checked]").forEach(wireForm);
+    document.querySelectorAll("form[data-sign-out]").forEach((f) => f.addEventListener("submit", signedOut));
     document.addEventListener("bench:sent", (event) => {
       const { entry, status, data } = event.detail;
+      // An entry that changes a row carries the version its page showed; the server answers
+      // with the version now (after the change, or with a conflict), and the page keeps it.
+      if (typeof data.version === "number") {
+        document.querySelectorAll(`form[data-kind="${entry.kind}"][data-record="${entry.record}"]`).forEach((form) => {
+          if (form.elements.version) form.elements.version.value = data.version;
+        });
+      }
       if (status >= 400) { showErrors(data.errors); return; }
       const result = document.getElementById(`${entry.kind}-result`);
       if (result && data.entry) {
@@ -217,7 +326,7 @@
     window.addEventListener("online", flush);
     window.addEventListener("offline", () => setOnline(false));
     setOnline(navigator.onLine);
-    showWaiting().then(flush);
+    ready.then(showWaiting).then(flush);
     setInterval(flush, RETRY_MS);
     if ("serviceWorker" in navigator) {
       // The page itself goes into the cache the worker answers from when the network is down.
@@ -226,7 +335,8 @@
         const assets = [...document.querySelectorAll("script[src], link[rel=stylesheet]")]
           .map((el) => el.src || el.href);
         caches.open("bench-static").then((c) => c.addAll(assets)).catch(() => {});
-        caches.open("bench-pages").then((c) => c.add(location.href)).catch(() => {});
+        const refresh = new Request(location.href, { headers: { "X-Bench-Refresh": "1" } });
+        caches.open(PAGES).then((c) => c.add(refresh)).catch(() => {});
       }
     }
   });

@@ -34,10 +34,17 @@
       if (undoForm) undoForm.hidden = !(Date.now() < undoUntil && count > 0);
     }
 
+    // Undo names the pass it takes back: the last one this page knows, by its number and
+    // version, or by the key of a pass this page logged (maybe still waiting to be sent).
+    function undoes(fields) {
+      if (!undoForm) return;
+      for (const name of ["pass_number", "version", "pass_key"]) undoForm.elements[name].value = fields[name] ?? "";
+    }
     document.addEventListener("bench:waiting", (event) => render(event.detail));
     document.addEventListener("bench:queued", (event) => {
       if (event.detail.record !== code) return;
       undoUntil = event.detail.kind === "pass" ? Date.now() + undoWindowMs : 0;
+      undoes(event.detail.kind === "pass" ? { pass_key: event.detail.key } : {});
       const error = document.getElementById("__all__-error");
       if (error) error.hidden = true;
     });
@@ -45,7 +52,13 @@
       const { entry, status, data } = event.detail;
       if (entry.record !== code) return;
       if (typeof data.count === "number") stored = data.count;
+      if (entry.kind === "undo" && typeof data.pass_number === "number") {
+        undoes({ pass_number: data.pass_number, version: data.version });  // the last one now
+      }
       if (status >= 400) return;
+      if (entry.kind === "pass" && undoForm && undoForm.elements.pass_key.value === entry.key) {
+        undoes({ pass_number: data.pass_number, version: data.version });
+      }
       const li = document.createElement("li");
       li.textContent = entry.kind === "pass"
         ? `Pass ${data.pass_number} · ${entry.fields.thickness_after_um} µm · saved`
