@@ -78,11 +78,7 @@ class MeasurementViewSet(RecordViewSet):
         payload.is_valid(raise_exception=True)
         file = payload.validated_data["upload"]
         services.measurement_attach_file(
-            measurement=measurement,
-            user=request.user,
-            stream=file,
-            name=file.name,
-            content_type=file.content_type or "",
+            measurement=measurement, user=request.user, stream=file, name=file.name
         )
         fresh = self.get_queryset().get(pk=measurement.pk)
         return Response(self.get_serializer(fresh).data, status=status.HTTP_201_CREATED)
@@ -107,9 +103,7 @@ class MeasurementViewSet(RecordViewSet):
     @staticmethod
     def create_service(*, user: Any, upload: Any = None, **fields: Any) -> Measurement:
         if upload is not None:
-            fields.update(
-                raw_stream=upload, raw_name=upload.name, raw_content_type=upload.content_type or ""
-            )
+            fields.update(raw_stream=upload, raw_name=upload.name)
         return services.measurement_create(user=user, **fields)
 
 

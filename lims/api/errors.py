@@ -12,16 +12,20 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from lims.services import VersionConflict
+from lims.uploads import UploadRefused
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, plus model validation (400, by field), constraint races (409) and edits
-    of a version that is no longer current (412, with both versions and the current ETag).
+    """DRF's handler, plus model validation (400, by field), constraint races (409), edits
+    of a version that is no longer current (412, with both versions and the current ETag) and
+    uploads the upload gate refused (400, 413 or 415, by field).
 
     Services validate with ``full_clean`` and raise Django's ``ValidationError``; its
     ``message_dict`` already names the fields. An ``IntegrityError`` reaches here only when two
     requests raced past validation; the transaction has rolled back, so nothing is half-written.
     """
+    if isinstance(exc, UploadRefused):
+        return Response({exc.field: [exc.message]}, status=exc.status)
     if isinstance(exc, VersionConflict):
         return Response(
             {
