@@ -193,14 +193,14 @@ def _check(stream: IO[bytes], shown: str) -> CheckedUpload:
     pdf = head[:1024].lower().find(b"%pdf-")
     if pdf >= 0:
         raise _refuse(f"a PDF header at byte {pdf}: a file that is also a PDF is refused.")
-    sha256 = _scan(stream, kind)
-    if kind == "xlsx":
-        _check_xlsx(stream, size)
-    elif _zip_end(stream, size) is not None:
+    if kind != "xlsx" and _zip_end(stream, size) is not None:
         raise _refuse(
             f"a zip archive is appended to {_kind_name(kind)} (its directory ends the file): "
             "a file that is also an archive is refused."
         )
+    sha256 = _scan(stream, kind)
+    if kind == "xlsx":
+        _check_xlsx(stream, size)
     return CheckedUpload(
         kind=kind, content_type=CONTENT_TYPES[kind], name=shown, size_bytes=size, sha256=sha256
     )
@@ -228,14 +228,14 @@ def _scan(stream: IO[bytes], kind: str) -> str:
     for chunk in iter(lambda: stream.read(CHUNK), b""):
         digest.update(chunk)
         lowered = previous + chunk.lower()
-        for marker in ACTIVE_MARKUP:
-            at = lowered.find(marker)
-            if at >= 0:
-                where = offset - len(previous) + at
-                raise _refuse(
-                    f"{marker.decode()!r} at byte {where:,}: markup a browser would run has no "
-                    f"place in {_kind_name(kind)}; a file that is also a web page is refused."
-                )
+        found = [(at, m) for m in ACTIVE_MARKUP if (at := lowered.find(m)) >= 0]
+        if found:
+            at, marker = min(found)
+            raise _refuse(
+                f"{marker.decode()!r} at byte {offset - len(previous) + at:,}: markup a browser "
+                f"would run has no place in {_kind_name(kind)}; a file that is also a web page "
+                "is refused."
+            )
         if kind == "text":
             nul = chunk.find(b"\x00")
             if nul >= 0:
@@ -408,9 +408,9 @@ def _check_xlsx(stream: IO[bytes], size: int) -> None:
                 f"styles) are limited to {_mib(max_part)} (LIMS_XLSX_MAX_PART_MB).",
                 413,
             )
+    _check_layout(stream, members, end.cd_offset)
     if "[content_types].xml" not in seen or "xl/workbook.xml" not in seen:
         raise _refuse(f"a zip archive, not an XLSX workbook; uploads take {ACCEPTED}.")
-    _check_layout(stream, members, end.cd_offset)
     for number, member in enumerate(members, 1):
         _check_member_head(archive, member, f"member {member.filename!r} (entry {number})")
 

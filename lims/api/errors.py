@@ -6,6 +6,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -13,6 +15,26 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from lims.services import VersionConflict
 from lims.uploads import UploadRefused
+
+#: The answers of an endpoint that takes a file, for its schema (``extend_schema(responses=)``).
+UPLOAD_RESPONSES = {
+    400: OpenApiResponse(
+        OpenApiTypes.OBJECT,
+        description="Invalid fields, an empty file, or an archive with unsafe structure "
+        "(member paths, symlinks, nested archives, DTDs): {field: [message]}",
+    ),
+    413: OpenApiResponse(
+        OpenApiTypes.OBJECT,
+        description="The file or the request is over the upload limit (LIMS_UPLOAD_MAX_MB), or "
+        "an XLSX expands beyond the archive limits: {field: [message]} or {detail}",
+    ),
+    415: OpenApiResponse(
+        OpenApiTypes.OBJECT,
+        description="The content is not an accepted kind (EC-Lab .mpr, text export, XLSX), is "
+        "also something else (a polyglot), or is not a format the measurement's analysis "
+        "reads: {field: [message]}",
+    ),
+}
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
