@@ -308,7 +308,7 @@ def _zip64_end(stream: IO[bytes], eocd: int) -> _ZipEnd | None:
     return _ZipEnd(entries, cd_offset, cd_size, record, bool(disk or cd_disk))
 
 
-def _unsafe_member_name(name: str) -> str | None:
+def unsafe_member_name(name: str) -> str | None:
     """Why a member name could write outside the folder it is extracted to, or None."""
     if not name:
         return "an empty name"
@@ -367,7 +367,7 @@ def _check_xlsx(stream: IO[bytes], size: int) -> None:
     total = 0
     for number, member in enumerate(members, 1):
         where = f"member {member.filename!r} (entry {number})"
-        unsafe = _unsafe_member_name(member.filename)
+        unsafe = unsafe_member_name(member.filename)
         if unsafe:
             raise _refuse(f"{where} has an unsafe path ({unsafe}).", 400)
         folded = member.filename.casefold()
