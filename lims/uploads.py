@@ -76,21 +76,19 @@ FOREIGN: Final[tuple[tuple[bytes, str], ...]] = (
     (b"\xfe\xff", "UTF-16 text (save it as UTF-8 or ANSI)"),
 )
 
-#: Markup a browser would render or run: no instrument export contains any of it.
-ACTIVE_MARKUP: Final = (
-    b"<script",
-    b"<html",
-    b"<!doctype html",
-    b"<body",
-    b"<iframe",
-    b"<svg",
-    b"<object",
-    b"<embed",
-    b"<meta http-equiv",
-    b"<?php",
-    b"javascript:",
+#: Markup a browser would render or run: no instrument export contains any of it. In text,
+#: any of these is refused. Binary files (.mpr floats, compressed XLSX members) hold arbitrary
+#: bytes, in which a short tag could occur by chance: there only the longer tags count, and
+#: only followed by what ends a tag name. Both are matched in lower case.
+TEXT_MARKUP: Final = re.compile(
+    rb"<(?:script|html|!doctype html|body|iframe|svg|object|embed|meta http-equiv|\?php)"
+    rb"|javascript:"
 )
-_MARKUP_OVERLAP: Final = max(len(m) for m in ACTIVE_MARKUP) - 1
+BINARY_MARKUP: Final = re.compile(
+    rb"<(?:script|html|!doctype\s+html|iframe|object|embed|\?php)[\s>/]|javascript:"
+)
+#: Bytes of the previous chunk kept, so that a tag split between two chunks is seen.
+_MARKUP_OVERLAP: Final = 32
 
 # Control characters that text exports do not contain (tab, line ends, form feed allowed).
 _CONTROL: Final = bytes(b for b in range(32) if b not in (9, 10, 11, 12, 13)) + b"\x7f"
@@ -225,16 +223,15 @@ def _scan(stream: IO[bytes], kind: str) -> str:
     control = 0
     previous = b""
     stream.seek(0)
+    markup = TEXT_MARKUP if kind == "text" else BINARY_MARKUP
     for chunk in iter(lambda: stream.read(CHUNK), b""):
         digest.update(chunk)
-        lowered = previous + chunk.lower()
-        found = [(at, m) for m in ACTIVE_MARKUP if (at := lowered.find(m)) >= 0]
+        found = markup.search(previous + chunk.lower())
         if found:
-            at, marker = min(found)
             raise _refuse(
-                f"{marker.decode()!r} at byte {offset - len(previous) + at:,}: markup a browser "
-                f"would run has no place in {_kind_name(kind)}; a file that is also a web page "
-                "is refused."
+                f"{found.group().decode('latin-1')!r} at byte "
+                f"{offset - len(previous) + found.start():,}: markup a browser would run has no "
+                f"place in {_kind_name(kind)}; a file that is also a web page is refused."
             )
         if kind == "text":
             nul = chunk.find(b"\x00")
@@ -244,7 +241,7 @@ def _scan(stream: IO[bytes], kind: str) -> str:
                     f"{ACCEPTED}."
                 )
             control += len(chunk) - len(chunk.translate(None, _CONTROL))
-        previous = lowered[-_MARKUP_OVERLAP:]
+        previous = chunk[-_MARKUP_OVERLAP:].lower()
         offset += len(chunk)
     if kind == "text" and control > TEXT_MAX_CONTROL_SHARE * offset:
         raise _refuse(
@@ -335,6 +332,11 @@ def _check_xlsx(stream: IO[bytes], size: int) -> None:
 
     end = _zip_end(stream, size)
     if end is None:
+        stream.seek(max(0, size - _EOCD.size - 0xFFFF))
+        if b"PK\x05\x06" in stream.read():
+            raise _refuse(
+                "bytes follow the zip's end record: a file that is also something else is refused."
+            )
         raise _refuse("a damaged or truncated zip/XLSX file: no directory at its end.", 400)
     if end.disks:
         raise _refuse("a zip archive split over several disks.", 400)
@@ -416,24 +418,15 @@ def _check_xlsx(stream: IO[bytes], size: int) -> None:
 
 
 def _check_layout(stream: IO[bytes], members: list[zipfile.ZipInfo], cd_offset: int) -> None:
-    """Members follow each other from byte 0 to the directory, with nothing between them and
-    no two sharing bytes (the overlapping-member bomb), and each local header names the same
-    file as the directory."""
+    """Members follow each other from byte 0 to the directory, with nothing between them
+    (hidden data: 415) and no two sharing bytes (the overlapping-member bomb: 400), and each
+    local header names the same file as the directory."""
     expected = [0]
     ordered = sorted(members, key=lambda m: m.header_offset)
     for member in ordered:
         where = f"member {member.filename!r}"
         if member.header_offset not in expected:
-            gap = member.header_offset - min(expected)
-            raise _refuse(
-                f"{where} starts at byte {member.header_offset:,}, "
-                + (
-                    f"inside the member before it (overlapping members: {-gap:,} bytes)."
-                    if gap < 0
-                    else f"{gap:,} bytes after the member before it (hidden data)."
-                ),
-                400,
-            )
+            raise _misplaced(f"{where} starts", member.header_offset, expected, "member before it")
         stream.seek(member.header_offset)
         raw = stream.read(_LOCAL.size)
         if len(raw) < _LOCAL.size or raw[:4] != b"PK\x03\x04":
@@ -457,16 +450,21 @@ def _check_layout(stream: IO[bytes], members: list[zipfile.ZipInfo], cd_offset: 
             [data_end + n for n in (12, 16, 20, 24)] if member.flag_bits & 0x8 else [data_end]
         )
     if cd_offset not in expected:
-        gap = cd_offset - min(expected)
-        raise _refuse(
-            f"the zip directory starts at byte {cd_offset:,}, "
-            + (
-                "inside the last member (overlapping members)."
-                if gap < 0
-                else f"{gap:,} bytes after the last member (hidden data)."
-            ),
+        raise _misplaced("the zip directory starts", cd_offset, expected, "last member")
+
+
+def _misplaced(what: str, at: int, expected: list[int], before: str) -> UploadRefused:
+    gap = at - min(expected)
+    if gap < 0:
+        return _refuse(
+            f"{what} at byte {at:,}, inside the {before} (overlapping members: {-gap:,} bytes "
+            "shared).",
             400,
         )
+    return _refuse(
+        f"{what} at byte {at:,}, {gap:,} bytes after the {before}: hidden data, and a file that "
+        "is also something else is refused."
+    )
 
 
 def _check_member_head(archive: zipfile.ZipFile, member: zipfile.ZipInfo, where: str) -> None:

@@ -366,10 +366,10 @@ CORPUS: tuple[Case, ...] = (
         "OLE object",
     ),
     Case(
-        "XLSX with bytes hidden between members",
+        "polyglot: an XLSX with bytes hidden between members",
         "gap.xlsx",
         _gap,
-        400,
+        415,
         "hidden data",
     ),
     Case(
@@ -401,6 +401,13 @@ CORPUS: tuple[Case, ...] = (
         "a file that is also a web page",
     ),
     Case("polyglot: GIF and zip (GIFAR)", "spectrum.csv", _gifar, 415, "this is a GIF image"),
+    Case(
+        "polyglot: an XLSX with a PDF after its end",
+        "book.xlsx",
+        lambda p: write_zip(p, workbook_members(), after=b"%PDF-1.7\n1 0 obj\n"),
+        415,
+        "bytes follow the zip's end record",
+    ),
     Case(
         "a web page named spectrum.csv",
         "spectrum.csv",
