@@ -4,6 +4,7 @@ entry and raw file byte for byte."""
 from __future__ import annotations
 
 import io
+import json
 import tarfile
 from io import StringIO
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
+from django.core.serializers.base import DeserializationError
 
 from lims.backup import backup_fingerprint
 from lims.chain import chain_head
@@ -180,3 +182,22 @@ def test_an_archive_with_links_unsafe_names_or_compression_is_refused_before_loa
     call_command("restore", str(archive), stdout=StringIO())
     assert Record.objects.exists()
     assert [(media / f.file.name).is_file() for f in StoredFile.objects.all()] == [True]
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 4096])
+def test_the_loader_reads_one_object_at_a_time_across_any_chunk_boundary(
+    monkeypatch: Any, chunk: int
+) -> None:
+    from lims import serialization
+
+    items = [
+        {"model": "x.y", "pk": i, "fields": {"s": 'a, ]} \\" [{', "n": [i, {"k": None}]}}
+        for i in range(5)
+    ]
+    monkeypatch.setattr(serialization, "READ_CHUNK", chunk)
+    text = json.dumps(items, indent=None)
+    assert list(serialization.json_array_items(io.BytesIO(text.encode()))) == items
+    assert list(serialization.json_array_items(io.StringIO(" [ ] "))) == []
+    for broken in ("[{}", '{"a": 1}', "[{]"):
+        with pytest.raises(DeserializationError):
+            list(serialization.json_array_items(io.StringIO(broken)))
