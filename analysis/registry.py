@@ -93,6 +93,9 @@ class Analysis:
     needs_file: bool = True
     require: tuple[str, ...] = ()
     mapping: str | None = None
+    #: Reader formats (``analysis.readers.detect_format``) its raw files may have; empty: any
+    #: the readers recognise. Others are refused at upload (415), before anything is stored.
+    formats: tuple[str, ...] = ()
 
     @property
     def full_version(self) -> str:

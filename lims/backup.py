@@ -14,6 +14,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
+import shutil
 import tarfile
 import tempfile
 from pathlib import Path
@@ -31,6 +33,7 @@ from django.utils import timezone
 from lims import serialization
 from lims.chain import Verification, chain_verify
 from lims.models import HistoryEntry, Record, StoredFile
+from lims.uploads import unsafe_member_name
 
 serializers.register_serializer(serialization.FORMAT, "lims.serialization")
 DATA = f"data.{serialization.FORMAT}"
@@ -103,8 +106,53 @@ def backup_write(*, path: Path) -> dict[str, Any]:
         return manifest
 
 
+#: Members a backup holds: its data, its manifest and raw files under their storage names.
+MEDIA_MEMBER = re.compile(r"media/raw/[0-9a-f]{2}/[0-9a-f]{64}(_[A-Za-z0-9]{7})?")
+MANIFEST = "manifest.json"
+MANIFEST_MAX_BYTES = 256 * 1024 * 1024
+
+
+def _archive_members(archive: tarfile.TarFile, path: Path) -> dict[str, tarfile.TarInfo]:
+    """The members of a backup archive by name, refusing anything ``backup_write`` does not
+    write: links, devices, folders and sparse files, unsafe or unexpected names, a name twice,
+    or a member that claims more bytes than the archive holds."""
+    size = path.stat().st_size
+    members: dict[str, tarfile.TarInfo] = {}
+    try:
+        listed = archive.getmembers()
+    except tarfile.TarError as exc:
+        raise ValidationError(f"{path.name}: a damaged tar archive ({exc}).") from exc
+    for member in listed:
+        where = f"{path.name}: member {member.name!r}"
+        if not member.isreg() or member.issparse():
+            kind = (
+                "symbolic link" if member.issym() else "hard link" if member.islnk()
+                else "folder" if member.isdir() else "sparse file" if member.issparse()
+                else "device or fifo"
+            )  # fmt: skip
+            raise ValidationError(f"{where} is a {kind}; a backup holds regular files only.")
+        unsafe = unsafe_member_name(member.name)
+        if unsafe:
+            raise ValidationError(f"{where} has an unsafe path ({unsafe}).")
+        if member.name not in (DATA, MANIFEST) and not MEDIA_MEMBER.fullmatch(member.name):
+            raise ValidationError(f"{where} is not part of a backup.")
+        if member.name in members:
+            raise ValidationError(f"{where} appears twice.")
+        if member.offset_data + member.size > size:
+            raise ValidationError(f"{where} claims more bytes than the archive holds.")
+        members[member.name] = member
+    return members
+
+
+def _read(archive: tarfile.TarFile, member: tarfile.TarInfo) -> IO[bytes]:
+    stream = archive.extractfile(member)
+    assert stream is not None, member.name  # regular files only (_archive_members)
+    return stream
+
+
 def backup_restore(*, path: Path) -> Verification:
-    """Load an archive into an empty instance; every checksum is checked first."""
+    """Load an archive into an empty instance; the archive's structure and every checksum are
+    checked first, and every raw file against its row."""
     if (
         Record.objects.exists()
         or HistoryEntry.objects.exists()
@@ -114,29 +162,46 @@ def backup_restore(*, path: Path) -> Verification:
         raise ValidationError(
             "Restore needs an empty instance (migrated, no users, records, history or files)."
         )
-    with tarfile.open(path, "r") as archive, tempfile.TemporaryDirectory() as scratch:
-        manifest = json.load(archive.extractfile("manifest.json"))  # type: ignore[arg-type]
+    try:
+        archive = tarfile.open(path, "r:")  # noqa: SIM115 - closed by the with below
+    except (tarfile.ReadError, OSError) as exc:
+        raise ValidationError(
+            f"{path.name}: not an uncompressed tar archive, as manage.py backup writes ({exc})."
+        ) from exc
+    with archive, tempfile.TemporaryDirectory() as scratch:
+        found = _archive_members(archive, path)
+        if MANIFEST not in found or found[MANIFEST].size > MANIFEST_MAX_BYTES:
+            raise ValidationError(f"{path.name}: no manifest.json (or one over 256 MiB).")
+        try:
+            manifest = json.load(_read(archive, found[MANIFEST]))
+            members = dict(manifest["members"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValidationError(f"{path.name}: manifest.json is not a backup manifest.") from exc
         if manifest.get("format") != FORMAT:
             raise ValidationError(f"{path.name}: unknown backup format {manifest.get('format')}.")
-        members = manifest["members"]
-        names = {m.name for m in archive.getmembers() if m.isfile()} - {"manifest.json"}
-        if names != set(members):
+        if set(found) - {MANIFEST} != set(members):
             raise ValidationError(f"{path.name}: members differ from the manifest.")
         for name, expected in sorted(members.items()):
-            if name.startswith("/") or ".." in Path(name).parts:
-                raise ValidationError(f"{path.name}: unsafe member name {name!r}.")
-            got = _sha256(archive.extractfile(name))  # type: ignore[arg-type]
+            got = _sha256(_read(archive, found[name]))
             if got != (expected["sha256"], expected["size"]):
                 raise ValidationError(f"{path.name}: {name} does not match its checksum.")
         data_path = Path(scratch) / DATA
-        data_path.write_bytes(archive.extractfile(DATA).read())  # type: ignore[union-attr]
+        with data_path.open("wb") as out:
+            shutil.copyfileobj(_read(archive, found[DATA]), out, 1024 * 1024)
         with transaction.atomic():
             call_command("loaddata", str(data_path), verbosity=0)
+            for stored in StoredFile.objects.order_by("pk").only("sha256", "file").iterator():
+                member = members.get(f"media/{stored.file.name}")
+                if member is None or member["sha256"] != stored.sha256:
+                    raise ValidationError(
+                        f"{path.name}: raw file {stored.sha256} is not in the archive under "
+                        f"media/{stored.file.name} with that checksum."
+                    )
             for name in sorted(members):
                 if name.startswith("media/"):
-                    stored = name.removeprefix("media/")
-                    if not default_storage.exists(stored):
-                        default_storage.save(stored, archive.extractfile(name))  # type: ignore[arg-type]
+                    stored_name = name.removeprefix("media/")
+                    if not default_storage.exists(stored_name):
+                        default_storage.save(stored_name, _read(archive, found[name]))
         result = chain_verify()
         if result.first_break is not None:
             raise ValidationError(f"Restored history does not verify: {result.first_break}")

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 
 from lims.context import set_request_id
 
@@ -46,3 +46,48 @@ class LoginRequiredEverywhereMiddleware(LoginRequiredMiddleware):
         if request.path.startswith("/api/"):
             return None
         return super().process_view(request, view_func, view_args, view_kwargs)
+
+
+class UploadLimitMiddleware:
+    """Refuse a request body over its limit from ``Content-Length``, before any of it is read
+    (413): multipart bodies over ``LIMS_UPLOAD_MAX_BYTES`` plus 1 MiB of form fields, others
+    over ``DATA_UPLOAD_MAX_MEMORY_SIZE``. After the response, delete the raw files the request
+    stored whose database rows were rolled back (:func:`lims.files.stored_files_discard_orphans`).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        from lims.files import stored_files_discard_orphans
+
+        refused = self.too_large(request)
+        if refused is not None:
+            return refused
+        try:
+            return self.get_response(request)
+        finally:
+            stored_files_discard_orphans()
+
+    @staticmethod
+    def too_large(request: HttpRequest) -> HttpResponse | None:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return None  # Django reads no body when the length is not a number
+        if request.content_type == "multipart/form-data":
+            limit: int | None = settings.LIMS_UPLOAD_MAX_BYTES + 1024 * 1024
+            what = f"uploads are limited to {settings.LIMS_UPLOAD_MAX_BYTES:,} bytes a file"
+            setting = "LIMS_UPLOAD_MAX_MB"
+        else:
+            limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+            what = f"request bodies other than uploads are limited to {limit:,} bytes"
+            setting = "DATA_UPLOAD_MAX_MEMORY_SIZE"
+        if limit is None or length <= limit:
+            return None
+        message = (
+            f"The request body is {length:,} bytes; {what} ({setting}). Nothing was read or stored."
+        )
+        if request.path.startswith("/api/"):
+            return JsonResponse({"detail": message}, status=413)
+        return HttpResponse(message, status=413, content_type="text/plain; charset=utf-8")

@@ -91,6 +91,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "lims.middleware.ContentSecurityPolicyMiddleware",
+    "lims.middleware.UploadLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -182,8 +183,21 @@ STORAGES = {
     # Compressed, not hashed: pages render before collectstatic has run (tests, a first start).
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
-# Raw instrument files can be large; they are streamed to disk, never held in memory.
-DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
+# Uploads (lims/uploads.py): every file is checked from its bytes before it is stored or opened.
+# A request body larger than the file limit (plus 1 MiB of form fields) is refused with 413 from
+# its Content-Length, before it is read (lims.middleware.UploadLimitMiddleware).
+MIB = 1024 * 1024
+LIMS_UPLOAD_MAX_BYTES = envint("LIMS_UPLOAD_MAX_MB", 64) * MIB
+LIMS_ARCHIVE_MAX_MEMBERS = envint("LIMS_ARCHIVE_MAX_MEMBERS", 1000)
+LIMS_ARCHIVE_MAX_UNCOMPRESSED_BYTES = envint("LIMS_ARCHIVE_MAX_UNCOMPRESSED_MB", 128) * MIB
+LIMS_ARCHIVE_MAX_RATIO = envint("LIMS_ARCHIVE_MAX_RATIO", 100)
+LIMS_XLSX_MAX_PART_BYTES = envint("LIMS_XLSX_MAX_PART_MB", 16) * MIB
+# Other request bodies (JSON, forms) are read into memory: they are refused above this size.
+DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * MIB)
+# Uploaded files larger than this are streamed to a temporary file, never held in memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = envint("FILE_UPLOAD_MAX_MEMORY_SIZE", MIB)
+FILE_UPLOAD_TEMP_DIR = envstr("FILE_UPLOAD_TEMP_DIR") or None
+DATA_UPLOAD_MAX_NUMBER_FILES = envint("DATA_UPLOAD_MAX_NUMBER_FILES", 10)
 
 # Background work runs on Django's task API (the django-tasks backport). The default runs a task
 # at once in the process that enqueued it (the one-command demo needs no worker); production sets

@@ -46,6 +46,7 @@ register(
         version=1,
         function=analyse,
         require=("force_mN", "depth_um"),
+        formats=("text", "xlsx"),  # indentation tables (CSV/TSV/XLSX)
         params=(Param("indenter", "vickers", "Indenter geometry (vickers or berkovich)"),),
         quantities=(
             Quantity("martens_hardness_N_mm2", "N/mm²", "Martens hardness: mean, sd, n"),

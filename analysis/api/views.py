@@ -4,7 +4,7 @@ from typing import Any
 
 from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
@@ -39,8 +39,12 @@ from analysis.models import (
 from analysis.registry import registry
 from analysis.runs import RERUN_PERMISSION, analysis_request
 from lims.api.base import RecordViewSet, ServiceViewSet
+from lims.api.errors import UPLOAD_RESPONSES
 
 
+@extend_schema_view(
+    create=extend_schema(responses={201: MeasurementSerializer, **UPLOAD_RESPONSES}),
+)
 class MeasurementViewSet(RecordViewSet):
     """Measurements with their raw file, latest analysis run and current results.
 
@@ -69,7 +73,9 @@ class MeasurementViewSet(RecordViewSet):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
     ordering_fields = ["measured_at", "code"]
 
-    @extend_schema(request=UploadSerializer, responses={201: MeasurementSerializer})
+    @extend_schema(
+        request=UploadSerializer, responses={201: MeasurementSerializer, **UPLOAD_RESPONSES}
+    )
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser])
     def upload(self, request: Request, code: str) -> Response:
         """Attach the raw file to a measurement recorded without one; it is analysed on commit."""
@@ -78,11 +84,7 @@ class MeasurementViewSet(RecordViewSet):
         payload.is_valid(raise_exception=True)
         file = payload.validated_data["upload"]
         services.measurement_attach_file(
-            measurement=measurement,
-            user=request.user,
-            stream=file,
-            name=file.name,
-            content_type=file.content_type or "",
+            measurement=measurement, user=request.user, stream=file, name=file.name
         )
         fresh = self.get_queryset().get(pk=measurement.pk)
         return Response(self.get_serializer(fresh).data, status=status.HTTP_201_CREATED)
@@ -107,9 +109,7 @@ class MeasurementViewSet(RecordViewSet):
     @staticmethod
     def create_service(*, user: Any, upload: Any = None, **fields: Any) -> Measurement:
         if upload is not None:
-            fields.update(
-                raw_stream=upload, raw_name=upload.name, raw_content_type=upload.content_type or ""
-            )
+            fields.update(raw_stream=upload, raw_name=upload.name)
         return services.measurement_create(user=user, **fields)
 
 
@@ -204,7 +204,9 @@ class InspectView(APIView):
 
     parser_classes = [MultiPartParser]
 
-    @extend_schema(request=InspectSerializer, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(
+        request=InspectSerializer, responses={200: OpenApiTypes.OBJECT, **UPLOAD_RESPONSES}
+    )
     def post(self, request: Request) -> Response:
         payload = InspectSerializer(data=request.data)
         payload.is_valid(raise_exception=True)

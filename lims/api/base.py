@@ -4,6 +4,8 @@ and optimistic locking (``ETag`` on every record response, ``If-Match`` on every
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -60,6 +62,25 @@ def if_match_version(request: Request) -> int:
             else None
         )
     return int(tag)
+
+
+def fingerprint_body(request: Request) -> bytes:
+    """What identifies a create's body for ``Idempotency-Key``: the exact bytes, except for a
+    multipart upload, whose boundary changes with every attempt and whose file must not be read
+    into memory (``request.body`` would): there, the form fields and each file's name and
+    SHA-256, read in chunks."""
+    if request.content_type.split(";")[0].strip() != "multipart/form-data":
+        return request.body
+    fields = sorted((key, value) for key, values in request.POST.lists() for value in values)
+    files = []
+    for key, uploads in request.FILES.lists():
+        for upload in uploads:
+            digest = hashlib.sha256()
+            for chunk in upload.chunks():
+                digest.update(chunk)
+            upload.seek(0)
+            files.append((key, upload.name, digest.hexdigest()))
+    return json.dumps({"fields": fields, "files": sorted(files)}).encode()
 
 
 def code_field(model: type[Model], **kwargs: Any) -> serializers.SlugRelatedField:
@@ -181,7 +202,7 @@ class ServiceViewSet(ExportListMixin, ETagMixin, viewsets.ModelViewSet):
             return response.status_code, response.data
 
         fingerprint = request_fingerprint(
-            method=request.method or "", path=request.path, body=request.body
+            method=request.method or "", path=request.path, body=fingerprint_body(request)
         )
         try:
             outcome = idempotency_run(

@@ -24,6 +24,7 @@ from lims.filtersets import HistoryFilterSet, RecordFilterSet
 from lims.history import history_of
 from lims.lineage import lineage_trace
 from lims.models import HistoryEntry, Record, StoredFile, record_models
+from lims.uploads import CONTENT_TYPES, client_name
 
 
 class TraceView(APIView):
@@ -108,6 +109,12 @@ class StoredFileViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True)
     def download(self, request: Request, sha256: str) -> FileResponse:
         stored = get_object_or_404(StoredFile, sha256=sha256)
+        # Always a download, typed by what the upload gate sniffed (rows stored before the gate
+        # may carry a client's type: those are served as plain bytes).
+        sniffed = stored.content_type in CONTENT_TYPES.values()
         return FileResponse(
-            stored.file.open("rb"), as_attachment=True, filename=stored.original_name
+            stored.file.open("rb"),
+            as_attachment=True,
+            filename=client_name(stored.original_name),
+            content_type=stored.content_type if sniffed else "application/octet-stream",
         )

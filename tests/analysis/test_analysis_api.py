@@ -9,10 +9,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from analysis.models import Flag, ResultRevision
+from analysis.models import Flag, Measurement, ResultRevision
 from analysis.services import measurement_create
 from demo.synthetic import eis_spectrum_csv as spectrum_csv
-from lims.models import HistoryEntry
+from lims.models import HistoryEntry, StoredFile
 from tests.shared_data import require_shared_data
 
 pytestmark = pytest.mark.django_db
@@ -81,11 +81,13 @@ def test_upload_later_and_bad_uploads(
     assert again.status_code == 400 and "already has its raw file" in again.json()["upload"][0]
     missing = client.post(f"/api/measurements/{code}/upload/", {}, format="multipart")
     assert missing.status_code == 400 and "upload" in missing.json()
-    with django_capture_on_commit_callbacks(execute=True):
-        junk = post_spectrum(client, lab.cell.code, b"\x00\x01garbage" * 50, "junk.bin")
-    assert junk.status_code == 201  # the file is kept; its run fails with the reason
-    failed = client.get(junk.json()["latest_run"]["url"]).json()
-    assert failed["status"] == "failed" and "junk.bin" in failed["error"]
+    # Binary junk is refused at the upload gate (lims/uploads.py): no measurement, no file.
+    # (A file the readers recognise but cannot read is kept, and its run fails: test_runs.py.)
+    measurements, files = Measurement.objects.count(), StoredFile.objects.count()
+    junk = post_spectrum(client, lab.cell.code, b"\x00\x01garbage" * 50, "junk.bin")
+    assert junk.status_code == 415
+    assert "junk.bin: binary content (a NUL byte) at byte 0" in junk.json()["upload"][0]
+    assert (Measurement.objects.count(), StoredFile.objects.count()) == (measurements, files)
 
 
 def test_only_scientists_rerun_and_parameters_are_checked(

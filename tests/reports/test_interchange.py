@@ -73,7 +73,6 @@ def test_eln_export_of_a_cell_has_its_lineage_and_raw_files(
             measurement_type="eis",
             raw_stream=stream,
             raw_name=path.name,
-            raw_content_type="text/plain",
         )
     client.force_login(users["auditor"])
     response = client.get(f"/eln/{lab.cell.code}/")
