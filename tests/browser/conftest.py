@@ -6,6 +6,7 @@ is missing the tests skip, except under ``CI=true``, where a missing browser is 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -89,6 +90,12 @@ def new_page(browser: Any, live_server: Any) -> Iterator[Callable[..., Any]]:
 
     yield make
     for context in contexts:
+        # Let each page finish loading (a plot it is drawing) before the test's
+        # database is flushed: on SQLite a live-server thread inside a request holds a lock
+        # the flush needs ("database table is locked").
+        for page in context.pages:
+            with contextlib.suppress(Exception):
+                page.wait_for_load_state("load", timeout=10_000)
         context.close()
 
 
