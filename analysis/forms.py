@@ -52,7 +52,6 @@ class MeasurementForm(DeskForm):
 
     def create(self, *, user: Any, upload: Any = None, **values: Any) -> Model:
         if upload is not None:
-            values.update(
-                raw_stream=upload, raw_name=upload.name, raw_content_type=upload.content_type or ""
-            )
+            # the upload gate sniffs the type from the bytes, never the browser's claim
+            values.update(raw_stream=upload, raw_name=upload.name)
         return services.measurement_create(user=user, **values)
