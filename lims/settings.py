@@ -252,10 +252,9 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["lims.permissions.RolePermission"],
-    "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
-    ],
+    # Query parameters are read strictly: a malformed one answers 400 naming it (lims/api/query.py).
+    "DEFAULT_FILTER_BACKENDS": ["lims.api.query.FilterBackend", "lims.api.query.OrderingFilter"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "lims.api.query.ContentNegotiation",
     "DEFAULT_PAGINATION_CLASS": "lims.api.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
