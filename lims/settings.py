@@ -257,7 +257,8 @@ REST_FRAMEWORK = {
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "lims.api.query.ContentNegotiation",
     "DEFAULT_PAGINATION_CLASS": "lims.api.pagination.Pagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, plus the error answers every operation can give (lims/api/schema.py).
+    "DEFAULT_SCHEMA_CLASS": "lims.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "lims.api.errors.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }
