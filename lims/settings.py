@@ -91,6 +91,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "lims.middleware.NulCharacterMiddleware",
     "lims.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -255,6 +256,8 @@ REST_FRAMEWORK = {
     # Query parameters are read strictly: a malformed one answers 400 naming it (lims/api/query.py).
     "DEFAULT_FILTER_BACKENDS": ["lims.api.query.FilterBackend", "lims.api.query.OrderingFilter"],
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "lims.api.query.ContentNegotiation",
+    # The API reads JSON (refusing NUL, lims/api/parsers.py); views that take a file add multipart.
+    "DEFAULT_PARSER_CLASSES": ["lims.api.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "lims.api.pagination.Pagination",
     "PAGE_SIZE": 50,
     # drf-spectacular's, plus the error answers every operation can give (lims/api/schema.py).
