@@ -6,15 +6,15 @@ import django_filters
 from django.db.models import Q
 
 from analysis.models import AnalysisRun, Flag, Measurement, ResultRevision, ResultValue
-from lims.filtersets import RecordFilterSet
+from lims.filtersets import IntegerFilter, IsoDateTimeFilter, RecordFilterSet
 
 
 class MeasurementFilterSet(RecordFilterSet):
     subject = django_filters.CharFilter(field_name="subject__code")
     instrument = django_filters.CharFilter(field_name="instrument__code")
     operator = django_filters.CharFilter(field_name="operator__username")
-    measured_after = django_filters.IsoDateTimeFilter(field_name="measured_at", lookup_expr="gte")
-    measured_before = django_filters.IsoDateTimeFilter(field_name="measured_at", lookup_expr="lt")
+    measured_after = IsoDateTimeFilter(field_name="measured_at", lookup_expr="gte")
+    measured_before = IsoDateTimeFilter(field_name="measured_at", lookup_expr="lt")
 
     class Meta(RecordFilterSet.Meta):
         model = Measurement
@@ -24,8 +24,8 @@ class MeasurementFilterSet(RecordFilterSet):
 class AnalysisRunFilterSet(django_filters.FilterSet):
     measurement = django_filters.CharFilter(field_name="measurement__code")
     subject = django_filters.CharFilter(field_name="measurement__subject__code")
-    queued_after = django_filters.IsoDateTimeFilter(field_name="queued_at", lookup_expr="gte")
-    queued_before = django_filters.IsoDateTimeFilter(field_name="queued_at", lookup_expr="lt")
+    queued_after = IsoDateTimeFilter(field_name="queued_at", lookup_expr="gte")
+    queued_before = IsoDateTimeFilter(field_name="queued_at", lookup_expr="lt")
 
     class Meta:
         model = AnalysisRun
@@ -37,6 +37,7 @@ class ResultRevisionFilterSet(django_filters.FilterSet):
     subject = django_filters.CharFilter(field_name="measurement__subject__code")
     analysis = django_filters.CharFilter(field_name="run__analysis")
     measurement_type = django_filters.CharFilter(field_name="measurement__measurement_type")
+    number = IntegerFilter()
 
     class Meta:
         model = ResultRevision
@@ -67,8 +68,9 @@ class ResultValueFilterSet(django_filters.FilterSet):
             queryset = queryset.filter(is_current=True)
         return queryset
 
-    def filter_current(self, queryset: Any, name: str, value: bool | None) -> Any:
-        return queryset if value is None else queryset.filter(is_current=value)
+    # ``value: bool`` types the parameter in the schema; django-filter skips an absent one.
+    def filter_current(self, queryset: Any, name: str, value: bool) -> Any:
+        return queryset.filter(is_current=value)
 
 
 class FlagFilterSet(django_filters.FilterSet):
@@ -84,14 +86,12 @@ class FlagFilterSet(django_filters.FilterSet):
     acknowledged = django_filters.BooleanFilter(
         field_name="acknowledged_at", lookup_expr="isnull", exclude=True
     )
-    raised_after = django_filters.IsoDateTimeFilter(field_name="raised_at", lookup_expr="gte")
+    raised_after = IsoDateTimeFilter(field_name="raised_at", lookup_expr="gte")
 
     class Meta:
         model = Flag
         fields = ["kind"]
 
-    def filter_open(self, queryset: Any, name: str, value: bool | None) -> Any:
-        if value is None:
-            return queryset
+    def filter_open(self, queryset: Any, name: str, value: bool) -> Any:
         is_open = Q(cleared_at__isnull=True, acknowledged_at__isnull=True)
         return queryset.filter(is_open if value else ~is_open)

@@ -4,15 +4,15 @@ import django_filters
 from django.db.models import Q, QuerySet
 
 from cells.models import AssemblyStep, Cell
-from lims.filtersets import RecordFilterSet
+from lims.filtersets import IsoDateTimeFilter, RecordFilterSet
 
 
 class CellFilterSet(RecordFilterSet):
     separator = django_filters.CharFilter(field_name="separator__code")
     batch = django_filters.CharFilter(field_name="separator__pellet__batch__code")
     foil = django_filters.CharFilter(method="filter_foil")
-    assembled_after = django_filters.IsoDateTimeFilter(field_name="assembled_at", lookup_expr="gte")
-    assembled_before = django_filters.IsoDateTimeFilter(field_name="assembled_at", lookup_expr="lt")
+    assembled_after = IsoDateTimeFilter(field_name="assembled_at", lookup_expr="gte")
+    assembled_before = IsoDateTimeFilter(field_name="assembled_at", lookup_expr="lt")
 
     class Meta(RecordFilterSet.Meta):
         model = Cell
@@ -25,8 +25,8 @@ class CellFilterSet(RecordFilterSet):
 class AssemblyStepFilterSet(django_filters.FilterSet):
     cell = django_filters.CharFilter(field_name="cell__code")
     operator = django_filters.CharFilter(field_name="operator__username")
-    performed_after = django_filters.IsoDateTimeFilter(field_name="performed_at", lookup_expr="gte")
-    performed_before = django_filters.IsoDateTimeFilter(field_name="performed_at", lookup_expr="lt")
+    performed_after = IsoDateTimeFilter(field_name="performed_at", lookup_expr="gte")
+    performed_before = IsoDateTimeFilter(field_name="performed_at", lookup_expr="lt")
 
     class Meta:
         model = AssemblyStep

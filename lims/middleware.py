@@ -5,7 +5,14 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.middleware import LoginRequiredMiddleware
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseBase,
+    HttpResponseNotFound,
+    JsonResponse,
+)
 
 from lims.context import set_request_id
 
@@ -22,6 +29,34 @@ class RequestIdMiddleware:
         response = self.get_response(request)
         response["X-Request-ID"] = request_id
         return response
+
+
+class NulCharacterMiddleware:
+    """Refuse a URL holding the NUL character before any of it reaches the database.
+
+    PostgreSQL can neither store nor compare NUL in text, so a lookup such as
+    ``/r/%00/`` would fail with a server error. No code, name or path has one: in the path
+    the answer is 404, in a query parameter 400 naming it (JSON under ``/api/``).
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        api = request.path.startswith("/api/")
+        if "\x00" in request.path:
+            return (
+                JsonResponse({"detail": "Not found."}, status=404)
+                if api
+                else HttpResponseNotFound()
+            )
+        for name, values in request.GET.lists():
+            if "\x00" in name or any("\x00" in value for value in values):
+                message = "Contains a NUL character."
+                if api:
+                    return JsonResponse({name: [message]}, status=400)
+                return HttpResponseBadRequest(f"{name}: {message}")
+        return self.get_response(request)
 
 
 class ContentSecurityPolicyMiddleware:

@@ -90,6 +90,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "lims.middleware.NulCharacterMiddleware",
     "lims.middleware.ContentSecurityPolicyMiddleware",
     "lims.middleware.UploadLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -269,13 +270,15 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["lims.permissions.RolePermission"],
-    "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.OrderingFilter",
-    ],
+    # Query parameters are read strictly: a malformed one answers 400 naming it (lims/api/query.py).
+    "DEFAULT_FILTER_BACKENDS": ["lims.api.query.FilterBackend", "lims.api.query.OrderingFilter"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "lims.api.query.ContentNegotiation",
+    # The API reads JSON (refusing NUL, lims/api/parsers.py); views that take a file add multipart.
+    "DEFAULT_PARSER_CLASSES": ["lims.api.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "lims.api.pagination.Pagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, plus the error answers every operation can give (lims/api/schema.py).
+    "DEFAULT_SCHEMA_CLASS": "lims.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "lims.api.errors.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
 }

@@ -24,3 +24,6 @@ urlpatterns = [
     path("", include("reports.urls")),
     path("bench/", include("glovebox.urls")),
 ]
+
+# An unknown URL under /api/ answers JSON, as the schema says every API error does.
+handler404 = "lims.api.errors.not_found"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import django_filters
 
-from lims.filtersets import RecordFilterSet
+from lims.filtersets import IsoDateTimeFilter, RecordFilterSet
 from processing.models import (
     ChemicalLot,
     ElectrodePiece,
@@ -52,8 +52,8 @@ class ProtocolTemplateFilterSet(django_filters.FilterSet):
 class GloveboxReadingFilterSet(RecordFilterSet):
     glovebox = django_filters.CharFilter(field_name="glovebox__code")
     operator = django_filters.CharFilter(field_name="operator__username")
-    measured_after = django_filters.IsoDateTimeFilter(field_name="measured_at", lookup_expr="gte")
-    measured_before = django_filters.IsoDateTimeFilter(field_name="measured_at", lookup_expr="lt")
+    measured_after = IsoDateTimeFilter(field_name="measured_at", lookup_expr="gte")
+    measured_before = IsoDateTimeFilter(field_name="measured_at", lookup_expr="lt")
 
     class Meta(RecordFilterSet.Meta):
         model = GloveboxReading
@@ -84,8 +84,8 @@ class ProcessStepFilterSet(django_filters.FilterSet):
     batch = django_filters.CharFilter(field_name="batch__code")
     equipment = django_filters.CharFilter(field_name="equipment__code")
     operator = django_filters.CharFilter(field_name="operator__username")
-    started_after = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
-    started_before = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+    started_after = IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
+    started_before = IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
 
     class Meta:
         model = ProcessStep
@@ -124,8 +124,8 @@ class MetalFoilFilterSet(RecordFilterSet):
 class FoldPassFilterSet(django_filters.FilterSet):
     foil = django_filters.CharFilter(field_name="foil__code")
     operator = django_filters.CharFilter(field_name="operator__username")
-    performed_after = django_filters.IsoDateTimeFilter(field_name="performed_at", lookup_expr="gte")
-    performed_before = django_filters.IsoDateTimeFilter(field_name="performed_at", lookup_expr="lt")
+    performed_after = IsoDateTimeFilter(field_name="performed_at", lookup_expr="gte")
+    performed_before = IsoDateTimeFilter(field_name="performed_at", lookup_expr="lt")
 
     class Meta:
         model = FoldPass

@@ -23,6 +23,7 @@ from rest_framework.views import APIView
 
 from analysis import plots, rollups
 from analysis.models import ResultRevision
+from lims.api.query import query_value
 from lims.models import Record
 
 # --- serializers (documentation and shape of the JSON) --------------------------------------
@@ -149,7 +150,7 @@ def _record(code: str, kind: str) -> Record:
 
 
 def _reference(request: Request) -> Record | None:
-    code = request.query_params.get("reference")
+    code = query_value(request, "reference")
     if not code:
         return None
     reference = Record.objects.filter(code=code, kind="metalfoil").first()
@@ -204,7 +205,7 @@ class CCDComparisonView(APIView):
     )
     def get(self, request: Request) -> Response:
         cells = None
-        codes = [c for c in request.query_params.get("cells", "").split(",") if c]
+        codes = [c for c in (query_value(request, "cells") or "").split(",") if c]
         if codes:
             cells = list(Record.objects.filter(code__in=codes, kind="cell"))
             unknown = sorted(set(codes) - {c.code for c in cells})

@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -40,6 +40,7 @@ from analysis.registry import registry
 from analysis.runs import RERUN_PERMISSION, analysis_request
 from lims.api.base import RecordViewSet, ServiceViewSet
 from lims.api.errors import UPLOAD_RESPONSES
+from lims.api.parsers import JSONParser
 
 
 @extend_schema_view(

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django.contrib.auth import get_user_model
+from django.core.validators import RegexValidator
 from django.db.models import Model
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
@@ -25,11 +27,15 @@ from lims.idempotency import KEY_HEADER, IdempotencyError, idempotency_run, requ
 from lims.models import CODE_MAX_LENGTH, Record
 from lims.services import check_version, record_delete, record_update
 
+#: An ETag of this API: the version in double quotes, weak (``W/``) accepted.
+ETAG_PATTERN = r'^(W/)?"[0-9]{1,18}"$'
+
 IF_MATCH = OpenApiParameter(
     "If-Match",
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
     required=True,
+    pattern=ETAG_PATTERN,
     description=(
         'The ETag of the version you are changing, as the API sent it (`"3"`). A row changed '
         "since answers 412 with both versions; a missing header answers 428."
@@ -54,14 +60,13 @@ def etag(instance: Model) -> str:
 def if_match_version(request: Request) -> int:
     """The version an edit was made against, from ``If-Match``; 428 when it is missing."""
     header = request.headers.get("If-Match", "").strip()
-    tag = header.removeprefix("W/").strip('"')
-    if not tag.isdigit():
+    if not re.fullmatch(ETAG_PATTERN, header):
         raise PreconditionRequired(
             f"If-Match {header!r} is not an ETag of this API. {PreconditionRequired.default_detail}"
             if header
             else None
         )
-    return int(tag)
+    return int(header.removeprefix("W/").strip('"'))
 
 
 def fingerprint_body(request: Request) -> bytes:
@@ -125,6 +130,21 @@ class RecordSerializer(serializers.ModelSerializer):
         "created_by",
     ]
 
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        # A typed-in code carries its kind's prefix (lims.codes.code_check_typed); saying so
+        # here puts the rule in the schema as a pattern, so clients see it before they send.
+        model: Any = self.Meta.model
+        if "code" in fields and issubclass(model, Record):
+            prefix = model.code_prefix
+            fields["code"].validators.append(
+                RegexValidator(
+                    rf"^{re.escape(prefix)}-\S+$",
+                    message=f"A {model._meta.verbose_name} code starts with {prefix}- and has no spaces.",
+                )
+            )
+        return fields
+
     def validate_code(self, value: str) -> str:
         if self.instance is not None and value != self.instance.code:
             raise serializers.ValidationError("A code cannot change once it is printed on labels.")
@@ -172,7 +192,8 @@ class ServiceViewSet(ExportListMixin, ETagMixin, viewsets.ModelViewSet):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        if request.method in {"PUT", "PATCH", "DELETE"}:
+        # Only for the edit and delete this viewset routes; any other method answers 405.
+        if self.action in {"update", "partial_update", "destroy"}:
             self.expected_version = if_match_version(request)
             # Answer a stale version before validating the body; the service checks it again
             # under the row lock, which is what makes it safe.

@@ -6,10 +6,13 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import status
 from rest_framework.exceptions import ValidationError
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -45,7 +48,21 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     Services validate with ``full_clean`` and raise Django's ``ValidationError``; its
     ``message_dict`` already names the fields. An ``IntegrityError`` reaches here only when two
     requests raced past validation; the transaction has rolled back, so nothing is half-written.
+
+    Errors are JSON whatever the view renders on success (an SVG plot, say), as the schema
+    states (:mod:`lims.api.schema`); the browsable API keeps its page.
     """
+    response = _handle(exc, context)
+    request = context.get("request")
+    if response is not None and request is not None:
+        renderer = getattr(request, "accepted_renderer", None)
+        if not isinstance(renderer, JSONRenderer | BrowsableAPIRenderer):
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+    return response
+
+
+def _handle(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, UploadRefused):
         return Response({exc.field: [exc.message]}, status=exc.status)
     if isinstance(exc, VersionConflict):
@@ -69,3 +86,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             status=status.HTTP_409_CONFLICT,
         )
     return drf_exception_handler(exc, context)
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """``handler404``: a URL under ``/api/`` that names no endpoint (``/api/flags/0.5/``)
+    answers JSON like every other API error; pages keep the HTML page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception)

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from lims.api.base import ETagMixin
+from lims.api.query import query_value
 from lims.api.serializers import (
     HistoryEntrySerializer,
     RecordSummarySerializer,
@@ -47,14 +48,15 @@ class TraceView(APIView):
         responses=TraceSerializer,
     )
     def get(self, request: Request, code: str) -> Response:
-        direction = request.query_params.get("direction", "backward")
+        direction = query_value(request, "direction")
+        direction = "backward" if direction is None else direction
         if direction not in {"backward", "forward"}:
             raise ValidationError({"direction": "Use 'backward' or 'forward'."})
         root = get_object_or_404(Record, code=code)
         trace = lineage_trace(root=root, direction=direction)
         counts = Counter(node["kind"] for node in trace.nodes)
         nodes, edges = trace.nodes, trace.edges
-        kinds = {k for k in request.query_params.get("kinds", "").split(",") if k}
+        kinds = {k for k in (query_value(request, "kinds") or "").split(",") if k}
         if kinds:
             unknown = kinds - set(record_models())
             if unknown:
