@@ -39,16 +39,25 @@ def code_taken(code: str) -> bool:
     return Record.objects.filter(code=code).exists() or Tombstone.objects.filter(code=code).exists()
 
 
+def code_format_problem(*, model: type[Record], code: str) -> str | None:
+    """What is wrong with the form of a typed-in code (the API's schema states the same rule as
+    the pattern ``^PREFIX-\\S+$``), or None."""
+    prefix = f"{model.code_prefix}-"
+    if any(ch.isspace() for ch in code):
+        return "A code has no spaces."
+    if not code.startswith(prefix):
+        return f"A {model._meta.verbose_name} code starts with {prefix}: {code!r} does not."
+    if code == prefix:
+        return f"A {model._meta.verbose_name} code goes on after {prefix}"
+    return None
+
+
 def code_check_typed(*, model: type[Record], code: str) -> None:
     """Refuse a typed-in code of the wrong kind (a lot cannot be ``CELL-0001``) or one that a
     deleted record had: a code printed on a label must never name a second thing."""
-    prefix = f"{model.code_prefix}-"
-    if any(ch.isspace() for ch in code):
-        raise ValidationError({"code": "A code has no spaces."})
-    if not code.startswith(prefix):
-        raise ValidationError(
-            {"code": f"A {model._meta.verbose_name} code starts with {prefix}: {code!r} does not."}
-        )
+    problem = code_format_problem(model=model, code=code)
+    if problem:
+        raise ValidationError({"code": problem})
     retired = Tombstone.objects.filter(code=code).first()
     if retired is not None:
         raise ValidationError(

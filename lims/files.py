@@ -80,6 +80,12 @@ def stored_file_create(
     return stored
 
 
+def stored_files_track_afresh() -> None:
+    """Forget the names written so far on this thread (by a script or a test's setup, whose
+    callers discard their own orphans), so that a request checks only the files it stored."""
+    _written.names = []
+
+
 def stored_files_discard_orphans() -> list[str]:
     """Delete the files this thread stored whose ``StoredFile`` row does not exist (its
     transaction rolled back); return their names. A name with a row is kept: storage never

@@ -94,11 +94,12 @@ class UploadLimitMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        from lims.files import stored_files_discard_orphans
+        from lims.files import stored_files_discard_orphans, stored_files_track_afresh
 
         refused = self.too_large(request)
         if refused is not None:
             return refused
+        stored_files_track_afresh()
         try:
             return self.get_response(request)
         finally:

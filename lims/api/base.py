@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import RegexValidator
 from django.db.models import Model
 from drf_spectacular.types import OpenApiTypes
@@ -22,6 +23,7 @@ from rest_framework.response import Response
 from rest_framework.validators import UniqueValidator
 
 from lims.api.exports import ExportListMixin
+from lims.codes import code_format_problem
 from lims.history import history_version
 from lims.idempotency import KEY_HEADER, IdempotencyError, idempotency_run, request_fingerprint
 from lims.models import CODE_MAX_LENGTH, Record
@@ -103,6 +105,20 @@ def user_field(**kwargs: Any) -> serializers.SlugRelatedField:
     )
 
 
+class CodeFormatValidator(RegexValidator):
+    """A typed-in code's form, in the services' words (:func:`lims.codes.code_format_problem`);
+    a ``RegexValidator`` so that the schema states the rule as a pattern."""
+
+    def __init__(self, model: type[Record]) -> None:
+        super().__init__(rf"^{re.escape(model.code_prefix)}-\S+$")
+        self.model = model
+
+    def __call__(self, value: Any) -> None:
+        problem = code_format_problem(model=self.model, code=str(value))
+        if problem:
+            raise DjangoValidationError(problem, code="invalid")
+
+
 class RecordSerializer(serializers.ModelSerializer):
     """Fields every record has. ``code`` is generated when left out and fixed once created."""
 
@@ -136,13 +152,7 @@ class RecordSerializer(serializers.ModelSerializer):
         # here puts the rule in the schema as a pattern, so clients see it before they send.
         model: Any = self.Meta.model
         if "code" in fields and issubclass(model, Record):
-            prefix = model.code_prefix
-            fields["code"].validators.append(
-                RegexValidator(
-                    rf"^{re.escape(prefix)}-\S+$",
-                    message=f"A {model._meta.verbose_name} code starts with {prefix}- and has no spaces.",
-                )
-            )
+            fields["code"].validators.append(CodeFormatValidator(model))
         return fields
 
     def validate_code(self, value: str) -> str:

@@ -150,11 +150,12 @@ class AutoSchema(openapi.AutoSchema):
     def _exports_list(self) -> bool:
         from lims.api.exports import ExportListMixin
 
-        return (
-            self.method == "GET"
-            and isinstance(self.view, ExportListMixin)
-            and getattr(self.view, "action", None) == "list"
-        )
+        if self.method != "GET":
+            return False
+        if isinstance(self.view, ExportListMixin):
+            return getattr(self.view, "action", None) == "list"
+        # a view that streams its own files (the results table) says so
+        return bool(getattr(self.view, "exports_files", False))
 
     def _error_response(self, code: str) -> dict[str, Any]:
         name, schema, description = ERROR_RESPONSES[code]

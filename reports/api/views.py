@@ -31,6 +31,8 @@ class ResultsTableView(GenericAPIView):
     filterset_class = CellFilterSet
     ordering_fields = ["code", "assembled_at", "status"]
     ordering = ["code"]
+    #: Its 200 answer is also CSV or XLSX (``?format=``): the schema says so (lims.api.schema).
+    exports_files = True
 
     def _export_format(self, request: Request) -> str:
         fmt: str = request.query_params.get("format", "")

@@ -72,8 +72,10 @@ CHECKS_CONFIG = {
 # states: a code naming a record that does not exist (a cell's separator, ?reference=), a unique
 # name already taken, a separator already built into a cell (400, naming the field); a version
 # in If-Match that is no longer current (412); an Idempotency-Key already used for another body
-# (422). Writes and the roll-ups that take codes may answer those; the other reads may not.
-STATE_DEPENDENT = ["2xx", 400, 401, 403, 404, 409, 412, 422]
+# (422). An upload's bytes are only "binary" to a schema: a file no reader accepts is refused
+# for its content (415), and one over the size limit (413). Writes and the roll-ups that take
+# codes may answer those; the other reads may not.
+STATE_DEPENDENT = ["2xx", 400, 401, 403, 404, 409, 412, 413, 415, 422]
 OPERATIONS_CONFIG = [
     {
         "include-method": ["POST", "PUT", "PATCH", "DELETE"],
