@@ -25,7 +25,7 @@ def make_user(roles: None, django_user_model: Any) -> Any:
         user = django_user_model.objects.create_user(
             username=username or role,
             password="pw-for-tests",
-            is_staff=True,
+            is_staff=role == ADMIN,
             is_superuser=role == ADMIN,
         )
         user.groups.add(Group.objects.get(name=role))

@@ -46,7 +46,7 @@ def demo_users() -> dict[str, Any]:
             username=role, defaults={"email": f"{role}@lina.example"}
         )
         user.set_password(DEMO_PASSWORD)
-        user.is_staff = True
+        user.is_staff = role == ADMIN  # the Django admin is for administrators only
         user.is_superuser = role == ADMIN
         user.save()
         user.groups.set([Group.objects.get(name=role)])
