@@ -179,6 +179,7 @@ def test_real_instrument_files_and_workbooks_pass_the_gate_as_the_readers_see_th
         assert checked.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
         assert checked.size_bytes == path.stat().st_size
     figure = f"{len(files) - len(refused)} of {len(files)} real files accepted ({kinds})"
+    print(figure)
     assert not refused, f"{figure}: {refused}"
     assert kinds["eclab-mpr"] >= 9 and kinds["text"] >= 15 and kinds["xlsx"] == 2, figure
 
