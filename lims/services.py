@@ -26,6 +26,7 @@ from lims.context import acting_as
 from lims.history import history_owner_code, history_version, snapshot
 from lims.lineage import lineage_sync
 from lims.models import OwnedRow, Record
+from lims.validation import json_fields_check
 
 
 class VersionConflict(Exception):
@@ -51,6 +52,7 @@ def check_version(instance: models.Model, expected_version: int | None) -> None:
 
 
 def _validate(instance: models.Model) -> None:
+    json_fields_check(instance)
     instance.full_clean(validate_unique=True, validate_constraints=True)
 
 

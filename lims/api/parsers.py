@@ -7,20 +7,7 @@ from typing import Any
 from rest_framework import parsers
 from rest_framework.exceptions import ValidationError
 
-
-def nul_path(value: Any, path: tuple[Any, ...] = ()) -> tuple[Any, ...] | None:
-    """The keys leading to the first NUL character in ``value`` (in a text or a key), or None."""
-    if isinstance(value, str):
-        return path if "\x00" in value else None
-    if not isinstance(value, dict | list):
-        return None
-    for key, item in value.items() if isinstance(value, dict) else enumerate(value):
-        if isinstance(key, str) and "\x00" in key:
-            return path
-        found = nul_path(item, (*path, key))
-        if found is not None:
-            return found
-    return None
+from lims.validation import nul_path
 
 
 class JSONParser(parsers.JSONParser):

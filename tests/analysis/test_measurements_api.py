@@ -85,3 +85,23 @@ def test_measurement_of_a_record_that_does_not_exist(api: Any) -> None:
         "/api/measurements/", {"subject": "CELL-9999", "measurement_type": "ccd"}
     )
     assert response.status_code == 400 and "CELL-9999" in response.json()["subject"][0]
+
+
+def test_a_nul_in_conditions_sent_with_an_upload_is_refused_naming_it(api: Any, lab: Any) -> None:
+    """Multipart bodies bypass the JSON parser's NUL check; the services refuse it for every
+    path, before PostgreSQL would fail on it, and nothing is stored."""
+    from lims.models import StoredFile
+
+    response = api("operator").post(
+        "/api/measurements/",
+        {
+            "subject": lab.cell.code,
+            "measurement_type": "eis",
+            "conditions": '{"note": "a\\u0000b"}',
+            "upload": SimpleUploadedFile("cell.mpt", b"freq/Hz\tRe(Z)/Ohm\t-Im(Z)/Ohm\n1\t2\t3\n"),
+        },
+        format="multipart",
+    )
+    assert response.status_code == 400, response.content
+    assert response.json() == {"conditions": ["conditions.note holds a NUL character; remove it."]}
+    assert not StoredFile.objects.exists()
