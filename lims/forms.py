@@ -16,11 +16,12 @@ from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, Validati
 from django.db.models import Model, QuerySet
 from django.forms.models import apply_limit_choices_to_to_formfield
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from lims.history import history_since, history_version, snapshot_field
 from lims.models import CODE_MAX_LENGTH, Record
 from lims.services import VersionConflict, record_update
-from lims.units import unit_of
+from lims.units import label_of, unit_of
 
 
 @dataclass
@@ -162,11 +163,13 @@ class RecordChoiceField(forms.ModelChoiceField):
 
 @dataclass
 class DeskField:
-    """One field of a desk form as the page lays it out: the field, its unit, its code list."""
+    """One field of a desk form as the page lays it out: the field, its label in words (the
+    stored name is shown beneath), its unit, its code list."""
 
     field: forms.BoundField
     unit: str
     codes: list[tuple[str, str]]
+    label: str
 
 
 class DeskForm(VersionedForm):
@@ -297,7 +300,10 @@ class DeskForm(VersionedForm):
                     .order_by("-created_at")
                     .values_list("code", "label")[: self.SUGGESTIONS]
                 )
-            rows.append(DeskField(bound, self.unit(bound.name), codes))
+            # an explicit label stays; Django's default ("Diameter mm") repeats the unit
+            default = capfirst(bound.name.replace("_", " "))
+            label = label_of(bound.name) if bound.label == default else str(bound.label)
+            rows.append(DeskField(bound, self.unit(bound.name), codes, label))
         return rows
 
     def save_new(self, *, user: Any) -> Model:

@@ -50,9 +50,23 @@ SUFFIX_UNITS: dict[str, str] = {
 _BY_LENGTH = sorted(SUFFIX_UNITS.items(), key=lambda item: -len(item[0]))
 
 
+def _suffix(name: str) -> str:
+    """The unit suffix ``name`` ends in (``mm`` of ``diameter_mm``), or ``""``."""
+    for suffix, _ in _BY_LENGTH:
+        if name.endswith("_" + suffix) and len(name) > len(suffix) + 1:
+            return suffix
+    return ""
+
+
+def label_of(name: str) -> str:
+    """A stored name in words, without the unit shown beside it: ``diameter_mm`` → "Diameter",
+    ``hold_time_s`` → "Hold time"."""
+    suffix = _suffix(name)
+    words = name[: -len(suffix) - 1] if suffix else name
+    return words.replace("_", " ").capitalize()
+
+
 def unit_of(name: str) -> str:
     """The unit ``name`` ends in, or ``""`` when it names none (``pass_number``, ``code``)."""
-    for suffix, unit in _BY_LENGTH:
-        if name.endswith("_" + suffix) and len(name) > len(suffix) + 1:
-            return unit
-    return ""
+    suffix = _suffix(name)
+    return SUFFIX_UNITS[suffix] if suffix else ""
