@@ -29,6 +29,7 @@ from django.utils import timezone
 from analysis.models import Flag, ResultRevision, ResultValue
 from analysis.registry import FlagSpec
 from lims.chain import chain_lock
+from lims.context import acting_as
 from lims.models import Record
 from lims.services import record_save_new, record_update
 
@@ -51,22 +52,37 @@ RECORD_CHECK_KINDS = (Flag.Kind.PASSES_SHORT, Flag.Kind.ATMOSPHERE)
 def flags_for_revision(
     *, revision: ResultRevision, previous: list[ResultRevision], specs: list[FlagSpec]
 ) -> list[Flag]:
-    """Clear the flags of the superseded revisions and raise the new revision's."""
+    """Clear the flags of the superseded revisions and raise the new revision's.
+
+    A revision's flags are new rows made here from the analysis' specs: each is checked field
+    by field (its record and revision are the rows just stored; the open-flag constraint is
+    for check flags only) and all are inserted in one statement, each with its history entry.
+    """
     now = timezone.now()
-    for old in Flag.objects.filter(revision__in=previous, cleared_at__isnull=True):
-        _clear(old, f"superseded by revision {revision.number}", now)
+    if previous:
+        for old in Flag.objects.filter(revision__in=previous, cleared_at__isnull=True):
+            _clear(old, f"superseded by revision {revision.number}", now)
     measurement = revision.measurement
-    return [
-        _raise(
+    flags = [
+        Flag(
             record=measurement.subject,
             revision=revision,
-            spec=FlagSpec(
-                spec.kind, f"{measurement.code}: {spec.message}", spec.threshold, spec.key
-            ),
-            now=now,
+            kind=spec.kind,
+            key=spec.key[:80],
+            message=f"{measurement.code}: {spec.message}",
+            threshold=spec.threshold,
+            raised_at=now,
         )
         for spec in specs
     ]
+    if not flags:
+        return []
+    for flag in flags:
+        flag.full_clean(
+            exclude=["record", "revision"], validate_unique=False, validate_constraints=False
+        )
+    with acting_as(None):  # raised by the system, as check flags are
+        return Flag.objects.bulk_create(flags)
 
 
 def _raise(*, record: Record, revision: ResultRevision | None, spec: FlagSpec, now: Any) -> Flag:

@@ -20,7 +20,6 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max
 from django.utils import timezone
 
 from analysis.models import AnalysisRun, Measurement, ResultRevision, ResultValue
@@ -178,9 +177,8 @@ def analysis_run_execute(*, run_id: int) -> AnalysisRun | None:
         revision_store(run=run, outcome=outcome, timings=timings)
     except Exception as exc:
         logger.exception("storing the results of run %s failed", run.pk)
+        run.refresh_from_db()  # the store rolled back; the row is as the claim left it
         _fail(run, _message(analysis, exc), timings)
-        return run
-    run.refresh_from_db()
     return run
 
 
@@ -210,13 +208,24 @@ def _message(analysis: Analysis | None, exc: Exception) -> str:
 
 
 def _fail(run: AnalysisRun, message: str, timings: dict[str, float]) -> None:
-    AnalysisRun.objects.filter(pk=run.pk).update(
-        status=AnalysisRun.Status.FAILED,
-        finished_at=timezone.now(),
-        error=message[:4000],
-        timings_s=timings,
-    )
-    run.refresh_from_db()
+    _finish(run, status=AnalysisRun.Status.FAILED, error=message[:4000], timings_s=timings)
+
+
+def _finish(
+    run: AnalysisRun,
+    *,
+    status: str,
+    error: str,
+    timings_s: dict[str, float],
+    finished_at: dt.datetime | None = None,
+) -> None:
+    """Write the run's outcome and its history entry. ``run`` holds the row as claimed (no one
+    else changes a running run), so the values it replaces need no second read."""
+    before = snapshot(run)
+    run.status, run.error, run.timings_s = status, error, timings_s
+    run.finished_at = finished_at or timezone.now()
+    run._history_before = before  # type: ignore[attr-defined]
+    run.save(update_fields=["status", "error", "timings_s", "finished_at"])
 
 
 @transaction.atomic
@@ -233,11 +242,16 @@ def revision_store(
 
     started = time.perf_counter()
     measurement = Measurement.objects.select_for_update(no_key=True).get(pk=run.measurement_id)
+    subject = measurement.subject  # read before the first history entry takes the append lock
     now = timezone.now()
-    number = (measurement.revisions.aggregate(m=Max("number"))["m"] or 0) + 1
-    previous = list(measurement.revisions.filter(is_current=True))
-    ResultRevision.objects.filter(measurement=measurement, is_current=True).update(is_current=False)
-    ResultValue.objects.filter(measurement=measurement, is_current=True).update(is_current=False)
+    earlier = list(measurement.revisions.all())
+    number = max((r.number for r in earlier), default=0) + 1
+    previous = [r for r in earlier if r.is_current]
+    if previous:  # the first revision replaces nothing: no statements for it
+        ResultRevision.objects.filter(pk__in=[r.pk for r in previous]).update(is_current=False)
+        ResultValue.objects.filter(measurement=measurement, is_current=True).update(
+            is_current=False
+        )
     revision = ResultRevision(
         measurement=measurement,
         run=run,
@@ -263,8 +277,9 @@ def revision_store(
         for v in outcome.values
     )
     flags_for_revision(revision=revision, previous=previous, specs=outcome.flags)
-    subject_checks(subject=measurement.subject)
-    AnalysisRun.objects.filter(pk=run.pk).update(
+    subject_checks(subject=subject)
+    _finish(
+        run,
         status=AnalysisRun.Status.DONE,
         finished_at=now,
         error="",

@@ -23,7 +23,7 @@ Usage (from the repository root)::
 
     bin/bench ingest                                   # SQLite file var/bench/ingest_bench.sqlite3
     bin/bench ingest --database-url postgres://postgres@127.0.0.1:5432/lims_bench_ingest
-    bin/bench ingest --spectra 100 --ccd 10 --workers 1,2
+    bin/bench ingest --spectra 100 --ccd 10 --workers 1,2,1,2   # medians of two rounds each
 
 The database is emptied first; its name must contain "bench".
 """
@@ -40,6 +40,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -201,9 +202,57 @@ def memory_kib(pid: int, field: str) -> int:
     return int(line.split()[1])
 
 
-def drain(measurement_ids: list[int], workers: int, env: dict[str, str]) -> int:
-    """Start the workers, wait until every run of these measurements settled; returns the peak
-    RSS of any worker in KiB."""
+def cpu_s(pid: int | None = None) -> float:
+    """CPU seconds (user + system): of one process, or of the whole machine (``pid=None``)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    if pid is None:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+        # user nice system idle iowait irq softirq steal: everything but idle and iowait
+        return sum(int(x) for i, x in enumerate(fields[:8]) if i not in (3, 4)) / ticks
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
+@dataclass
+class Sample:
+    """What the drain loop saw at one moment: CPU seconds so far (the whole machine's and the
+    workers') and whether a transaction was waiting for the history's append lock."""
+
+    at: float  # epoch seconds
+    machine_cpu_s: float
+    worker_cpu_s: float
+    lock_wait: bool
+
+
+#: Transactions waiting for the history chain's append lock (lims.chain.APPEND_LOCK_KEY).
+LOCK_WAITS_SQL = (
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted "
+    "AND ((classid::bigint << 32) | objid::bigint) = %s"
+)
+
+
+def lock_waiting() -> bool:
+    from django.db import connection
+
+    from lims.chain import APPEND_LOCK_KEY
+
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute(LOCK_WAITS_SQL, [APPEND_LOCK_KEY])
+        return bool(cursor.fetchone()[0])
+
+
+def drain(
+    measurement_ids: list[int], workers: int, env: dict[str, str]
+) -> tuple[int, list[Sample]]:
+    """Start the workers, wait until every run of these measurements settled, sampling CPU
+    times and the append lock every 0.1 s; returns the peak RSS of any worker in KiB and the
+    samples (the machine's CPU less the workers' is mostly the database server's)."""
     from analysis.models import AnalysisRun
 
     runs = AnalysisRun.objects.filter(measurement_id__in=measurement_ids)
@@ -221,23 +270,53 @@ def drain(measurement_ids: list[int], workers: int, env: dict[str, str]) -> int:
                 )
             )
     peak = 0
+    samples: list[Sample] = []
     try:
-        while runs.filter(status__in=["queued", "running"]).exists():
+        while True:
+            unsettled = runs.filter(status__in=["queued", "running"]).exists()
             for p in processes:
                 if p.poll() is not None:
                     sys.exit(f"a worker exited with {p.returncode}; see {LOGS}")
                 peak = max(peak, memory_kib(p.pid, "VmHWM"))
-            time.sleep(0.5)
-        peak = max([peak, *(memory_kib(p.pid, "VmHWM") for p in processes)])
+            samples.append(
+                Sample(
+                    time.time(),
+                    cpu_s(),
+                    sum(cpu_s(p.pid) for p in processes),
+                    lock_waiting(),
+                )
+            )
+            if not unsettled:
+                break
+            time.sleep(0.1)
     finally:
         for p in processes:
             p.terminate()
         for p in processes:
             p.wait(timeout=60)
-    return peak
+    return peak, samples
 
 
-def report(label: str, measurement_ids: list[int], workers: int, peak_kib: int) -> dict[str, Any]:
+def in_window(samples: list[Sample], start: float, end: float) -> tuple[float, float, float]:
+    """Machine and worker CPU seconds between the samples nearest ``start`` and ``end``
+    (so a worker's start-up before its first run is left out), and the share of samples in
+    between that saw a transaction waiting for the append lock."""
+    first = min(samples, key=lambda x: abs(x.at - start))
+    last = min(samples, key=lambda x: abs(x.at - end))
+    inside = [x for x in samples if first.at <= x.at <= last.at]
+    return (
+        last.machine_cpu_s - first.machine_cpu_s,
+        last.worker_cpu_s - first.worker_cpu_s,
+        sum(x.lock_wait for x in inside) / max(len(inside), 1),
+    )
+
+
+def report(
+    label: str,
+    measurement_ids: list[int],
+    workers: int,
+    drained: tuple[int, list[Sample]],
+) -> dict[str, Any]:
     from analysis.models import AnalysisRun
 
     runs = list(
@@ -262,6 +341,10 @@ def report(label: str, measurement_ids: list[int], workers: int, peak_kib: int) 
         for kind in sorted({r["analysis"] for r in runs})
     }
     failed = [r for r in runs if r["status"] != "done"]
+    peak_kib, samples = drained
+    first_start = min(r["started_at"] for r in runs).timestamp()
+    last_finish = max(r["finished_at"] for r in runs).timestamp()
+    machine_cpu_s, worker_cpu_s, lock_wait_share = in_window(samples, first_start, last_finish)
     row = {
         "label": label,
         "workers": workers,
@@ -276,6 +359,10 @@ def report(label: str, measurement_ids: list[int], workers: int, peak_kib: int) 
         "wait_max_s": max(waits),
         "analyse_by_kind_ms": by_kind,
         "peak_mib": peak_kib / 1024,
+        "worker_cpu_ms": worker_cpu_s / len(runs) * 1e3,
+        "other_cpu_ms": (machine_cpu_s - worker_cpu_s) / len(runs) * 1e3,
+        "cpu_use": machine_cpu_s / (wall_s * (os.cpu_count() or 1)),
+        "lock_wait_share": lock_wait_share,
         "failures": sorted({r["error"][:100] for r in failed})[:5],
     }
     return row
@@ -328,8 +415,8 @@ def run(args: argparse.Namespace, scratch: Path) -> None:
             f"({len(ids) / upload_s:.1f}/s, each queueing its run)",
             flush=True,
         )
-        peak = drain(ids, workers, env)
-        row = report(f"{workers} worker(s)", ids, workers, peak)
+        drained = drain(ids, workers, env)
+        row = report(f"{workers} worker(s)", ids, workers, drained)
         rows.append(row)
         print(
             f"  {row['runs']} runs ({row['failed']} failed) in {row['wall_s']:.1f} s: "
@@ -338,24 +425,38 @@ def run(args: argparse.Namespace, scratch: Path) -> None:
             + "; analyse by kind: "
             + ", ".join(f"{k} {v:.1f}" for k, v in row["analyse_by_kind_ms"].items())
             + f"; fit share {row['fit_share']:.0%}; queue wait mean {row['wait_mean_s']:.0f} s, "
-            f"max {row['wait_max_s']:.0f} s; worker peak RSS {row['peak_mib']:.0f} MiB",
+            f"max {row['wait_max_s']:.0f} s; worker peak RSS {row['peak_mib']:.0f} MiB; CPU per run: "
+            f"workers {row['worker_cpu_ms']:.1f} ms, rest of the machine (database server) "
+            f"{row['other_cpu_ms']:.1f} ms; CPU in use {row['cpu_use']:.0%} of {os.cpu_count()} "
+            f"cores; a transaction waited for the history append lock "
+            f"{row['lock_wait_share']:.0%} of the time",
             flush=True,
         )
         for failure in row["failures"]:
             print(f"  failed: {failure}")
     print("\n| workers | runs | runs/s | read ms | analyse ms | store ms | overhead ms | "
-          "slowest step | fit share | worker peak RSS |")  # fmt: skip
-    print("|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|")
+          "slowest step | fit share | worker CPU ms | other CPU ms | CPU in use | lock wait | "
+          "worker peak RSS |")  # fmt: skip
+    print("|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|")
     for row in rows:
         m = row["means_ms"]
         print(
             f"| {row['workers']} | {row['runs']} | {row['runs_per_s']:.1f} | {m['read']:.1f} | "
             f"{m['analyse']:.1f} | {m['store']:.1f} | {m['worker overhead']:.1f} | "
-            f"{row['slowest']} | {row['fit_share']:.0%} | {row['peak_mib']:.0f} MiB |"
+            f"{row['slowest']} | {row['fit_share']:.0%} | {row['worker_cpu_ms']:.1f} | "
+            f"{row['other_cpu_ms']:.1f} | {row['cpu_use']:.0%} | {row['lock_wait_share']:.0%} | "
+            f"{row['peak_mib']:.0f} MiB |"
         )
-    if len(rows) > 1:
-        print(f"\nSpeed-up {rows[-1]['workers']} vs {rows[0]['workers']} worker(s): "
-              f"{rows[-1]['runs_per_s'] / rows[0]['runs_per_s']:.2f}x")  # fmt: skip
+    # Rounds of the same worker count (--workers 1,2,1,2) are summarised by their median: the
+    # machine's speed drifts between rounds by more than a second worker's losses.
+    rates = {
+        n: statistics.median(r["runs_per_s"] for r in rows if r["workers"] == n)
+        for n in sorted({r["workers"] for r in rows})
+    }
+    if len(rates) > 1:
+        low, high = min(rates), max(rates)
+        print(f"\nSpeed-up {high} vs {low} worker(s), medians of their rounds: "
+              f"{rates[high] / rates[low]:.2f}x")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 
 from lims.models import HistoryEntry
 
@@ -74,12 +74,48 @@ def chain_lock() -> None:
 
 def chain_append(entry: HistoryEntry) -> HistoryEntry:
     """Chain ``entry`` to the current head and insert it. Call inside a transaction: on
-    PostgreSQL the append lock is held until it commits."""
-    chain_lock()
-    entry.prev_hash = chain_head()[1]
+    PostgreSQL the append lock is held until it commits.
+
+    The first append of a transaction takes the lock and reads the head; later ones chain to
+    the entry this transaction appended last (:func:`_held_head`), two statements fewer each,
+    which shortens the time the lock is held by every writer that logs several changes.
+    """
+    prev_hash = _held_head()
+    if prev_hash is None:
+        chain_lock()
+        prev_hash = chain_head()[1]
+    entry.prev_hash = prev_hash
     entry.entry_hash = entry_hash(entry.prev_hash, entry.__dict__)
     entry.save(force_insert=True)
+    _hold_head(entry.entry_hash)
     return entry
+
+
+def _hold_head(head_hash: str) -> None:
+    """Remember the head this transaction just wrote, with a marker that lives exactly as long
+    as the write: an on-commit callback, which Django drops when the transaction or the
+    savepoint the entry was written in rolls back, and runs (doing nothing) when it commits."""
+    if not connection.in_atomic_block:
+        return
+
+    def marker() -> None:
+        pass
+
+    transaction.on_commit(marker)
+    connection.lims_chain_head = (marker, head_hash)  # type: ignore[attr-defined]
+
+
+def _held_head() -> str | None:
+    """The hash of the entry this transaction appended last, while the append lock is still
+    held and that entry is still part of it; else None (read the head under the lock)."""
+    held = getattr(connection, "lims_chain_head", None)
+    if held is None or not connection.in_atomic_block:
+        return None
+    marker, head_hash = held
+    # run_on_commit holds (savepoint ids, callback, robust) per registered callback.
+    if any(pending[1] is marker for pending in connection.run_on_commit):
+        return head_hash
+    return None
 
 
 def chain_link(entries: list[HistoryEntry], prev_hash: str) -> str:

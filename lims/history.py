@@ -144,6 +144,13 @@ def history_log(
     return chain_append(entry)
 
 
+def _write_and_log(using: str) -> transaction.Atomic:
+    """The transaction a write and its entries share. Inside a caller's transaction it adds no
+    savepoint (two statements saved per write): if either fails, the caller's transaction or
+    savepoint rolls back whole, so a row is never kept without its entry, nor the reverse."""
+    return transaction.atomic(using=using, savepoint=False)
+
+
 def _names(model: type[models.Model], fields: Iterable[str]) -> set[str]:
     """Field names for ``update_fields``-style names that may be attnames (``batch_id``)."""
     by_attname = {f.attname: f.name for f in model._meta.concrete_fields}
@@ -157,7 +164,7 @@ def tracked_save(instance: Tracked, save: Callable[..., None], *args: Any, **kwa
     under a row lock (``record_update``), else from the row, locked here.
     """
     using = kwargs.get("using") or router.db_for_write(type(instance), instance=instance)
-    with transaction.atomic(using=using):
+    with _write_and_log(using):
         if instance._state.adding:
             save(*args, **kwargs)
             history_log(instance=instance, action=HistoryEntry.Action.CREATE)
@@ -188,7 +195,7 @@ def tracked_delete(objs: Any, *, using: str) -> tuple[int, dict[str, int]]:
 
     Protected rows stop the whole delete (``ProtectedError``) before anything is written.
     """
-    with transaction.atomic(using=using):
+    with _write_and_log(using):
         collector = Collector(using=using, origin=objs)
         collector.collect(objs)
         doomed = _tracked_rows(collector)
@@ -241,7 +248,7 @@ def _tracked_rows(collector: Collector) -> list[Tracked]:
 
 def tracked_update(qs: TrackedQuerySet, values: dict[str, Any]) -> int:
     """``QuerySet.update()`` that logs each row it changed, with before and after."""
-    with transaction.atomic(using=qs.db):
+    with _write_and_log(qs.db):
         rows = list(qs.select_for_update(no_key=True))
         before = {row.pk: snapshot(row) for row in rows}
         count = qs._plain().filter(pk__in=list(before)).update(**values)
@@ -270,7 +277,7 @@ def tracked_bulk_create(
     """``bulk_create()`` that logs each row it inserted."""
     if kwargs.get("ignore_conflicts") or kwargs.get("update_conflicts"):
         raise ValueError("bulk_create with conflict handling cannot be audited row by row.")
-    with transaction.atomic(using=qs.db):
+    with _write_and_log(qs.db):
         created = qs._plain().bulk_create(objs, *args, **kwargs)
         for row in created:
             history_log(instance=row, action=HistoryEntry.Action.CREATE)
@@ -282,7 +289,7 @@ def tracked_bulk_update(
 ) -> int:
     """``bulk_update()`` that logs each row whose ``fields`` changed."""
     names = _names(qs.model, fields)
-    with transaction.atomic(using=qs.db):
+    with _write_and_log(qs.db):
         current = qs._plain().select_for_update(no_key=True).in_bulk([o.pk for o in objs])
         count = qs._plain().bulk_update(objs, fields, *args, **kwargs)
         for obj in objs:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models, transaction
 from django.db.models import ProtectedError
 from django.utils.module_loading import import_string
@@ -52,8 +52,44 @@ def check_version(instance: models.Model, expected_version: int | None) -> None:
 
 
 def _validate(instance: models.Model) -> None:
+    """``full_clean()``, less the existence query of each foreign key whose row the caller
+    already loaded (a serializer, a form or a service fetched it to set it): the database's
+    own foreign-key constraint still stands behind it. Errors are gathered as ``full_clean``
+    gathers them: unique and constraint checks run on every field that passed."""
     json_fields_check(instance)
-    instance.full_clean(validate_unique=True, validate_constraints=True)
+    errors: dict[str, Any] = {}
+    try:
+        instance.full_clean(
+            exclude=_loaded_relations(instance), validate_unique=False, validate_constraints=False
+        )
+    except ValidationError as exc:
+        errors = exc.update_error_dict(errors)
+    failed = set(errors) - {NON_FIELD_ERRORS}
+    for check in (instance.validate_unique, instance.validate_constraints):
+        try:
+            check(exclude=failed)
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+    if errors:
+        raise ValidationError(errors)
+
+
+def _loaded_relations(instance: models.Model) -> list[str]:
+    """Foreign keys set to a row read from the database (cached on ``instance`` under the same
+    key), whose choices are not limited (``limit_choices_to`` is checked by that query)."""
+    loaded = []
+    for field in instance._meta.concrete_fields:
+        if not (isinstance(field, models.ForeignKey) and field.is_cached(instance)):
+            continue
+        related = field.get_cached_value(instance)
+        if (
+            related is not None
+            and not related._state.adding
+            and related.pk == getattr(instance, field.attname)
+            and not field.remote_field.limit_choices_to
+        ):
+            loaded.append(field.name)
+    return loaded
 
 
 def record_save_new(*, instance: models.Model, user: Any) -> models.Model:

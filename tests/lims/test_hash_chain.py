@@ -166,3 +166,53 @@ def test_parallel_writers_keep_one_chain_0_forks(users: Any) -> None:
     assert forks == 0, f"{forks} entries chained to an already-used predecessor"
     result = chain_verify()
     assert result.first_break is None and result.checked == workers * (rounds + 1)
+
+
+def _lot(users: Any, n: int) -> Any:
+    from processing.services import chemical_lot_create
+
+    return chemical_lot_create(
+        user=users["scientist"], chemical="ZrO2", supplier="A", lot_number=f"cache-{n}"
+    )
+
+
+def test_appends_of_one_transaction_read_the_head_once(users: Any) -> None:
+    """Later entries of a transaction chain to the one it wrote last: the lock and the head
+    are taken once per transaction, not once per entry."""
+    from django.db import transaction
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx, transaction.atomic():
+        lots = [_lot(users, n) for n in range(3)]
+    head_reads = [q for q in ctx.captured_queries if 'FROM "lims_historyentry"' in q["sql"]]
+    assert len(lots) == 3 and len(head_reads) == 1, [q["sql"] for q in head_reads]
+    assert chain_verify().first_break is None
+
+
+def test_an_entry_rolled_back_with_its_savepoint_is_not_chained_to(users: Any) -> None:
+    from django.db import transaction
+
+    with transaction.atomic():
+        _lot(users, 1)
+        with pytest.raises(RuntimeError), transaction.atomic():
+            _lot(users, 2)
+            raise RuntimeError("roll this lot back")
+        _lot(users, 3)
+    result = chain_verify()
+    assert result.first_break is None, str(result.first_break)
+    assert HistoryEntry.objects.filter(changes__lot_number__1="cache-3").count() == 1
+    assert not HistoryEntry.objects.filter(changes__lot_number__1="cache-2").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_transaction_leaves_no_head_behind(users: Any) -> None:
+    """After a whole transaction rolls back, the next one reads the head again."""
+    from django.db import transaction
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        _lot(users, 1)
+        raise RuntimeError("roll the whole transaction back")
+    _lot(users, 2)
+    result = chain_verify()
+    assert result.first_break is None, str(result.first_break)
+    assert result.checked == HistoryEntry.objects.count() > 0
