@@ -329,3 +329,36 @@ def test_a_worker_looks_for_lost_runs_once_per_interval_not_before_every_run(
     measure()
     assert AnalysisRun.objects.get(pk=lost.pk).status == "failed"
     assert AnalysisRun.objects.filter(measurement=first, attempt=2).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_takes_few_statements_and_reads_the_history_head_once_per_transaction(
+    lab: Any, users: dict[str, Any], settings: Any
+) -> None:
+    """The work around the fit is per-run overhead on every worker: a spectrum's run (claim,
+    then the store of its revision, values, flags and the cell's ASR check) stays within 30
+    statements, and each of its two transactions takes the history's append lock once."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from analysis.runs import analysis_run_execute
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    path = require_shared_data("eis", "exampleDataBioLogic.mpt")
+    m = measurement_create(
+        user=users["operator"],
+        subject=lab.cell,
+        measurement_type="eis",
+        raw_stream=upload(path),
+        raw_name=path.name,
+    )
+    run = AnalysisRun.objects.get(measurement=m, status="queued")
+    with CaptureQueriesContext(connection) as ctx:
+        analysis_run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == "done", run.error
+    assert run.revision.flags.exists()  # flags raised in the same store
+    statements = [q["sql"] for q in ctx.captured_queries]
+    head_reads = [s for s in statements if s.startswith('SELECT "lims_historyentry"."id"')]
+    assert len(statements) <= 30, "\n".join(statements)
+    assert len(head_reads) == 2, head_reads
