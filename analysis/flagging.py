@@ -31,7 +31,7 @@ from analysis.registry import FlagSpec
 from lims.chain import chain_lock
 from lims.context import acting_as
 from lims.models import Record
-from lims.services import record_save_new, record_update
+from lims.services import record_save_new, record_update, system_row_check
 
 #: Lab defaults when a step's protocol sets no glovebox limits: DOMAIN.md's target atmosphere
 #: (< 0.1 ppm O2 and H2O) and one reading per working day.
@@ -54,9 +54,9 @@ def flags_for_revision(
 ) -> list[Flag]:
     """Clear the flags of the superseded revisions and raise the new revision's.
 
-    A revision's flags are new rows made here from the analysis' specs: each is checked field
-    by field (its record and revision are the rows just stored; the open-flag constraint is
-    for check flags only) and all are inserted in one statement, each with its history entry.
+    A revision's flags are rows the system makes from the analysis' specs: each is checked
+    field by field (``system_row_check``; the open-flag constraint is for check flags only) and
+    all are inserted in one statement, each with its history entry.
     """
     now = timezone.now()
     if previous:
@@ -78,9 +78,7 @@ def flags_for_revision(
     if not flags:
         return []
     for flag in flags:
-        flag.full_clean(
-            exclude=["record", "revision"], validate_unique=False, validate_constraints=False
-        )
+        system_row_check(flag)
     with acting_as(None):  # raised by the system, as check flags are
         return Flag.objects.bulk_create(flags)
 

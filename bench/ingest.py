@@ -73,6 +73,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--ccd", type=int, default=100, help="CCD files (100)")
     parser.add_argument("--workers", default="1,2", help="worker counts, in turn (1,2)")
     parser.add_argument("--cells", type=int, default=20, help="cells measured, in turn (20)")
+    parser.add_argument(
+        "--fit-loop",
+        type=float,
+        default=0,
+        help=argparse.SUPPRESS,  # internal: fit one spectrum for this many seconds, print count
+    )
     args = parser.parse_args(argv)
     args.database_url = args.database_url or f"sqlite:///{DEFAULT_SQLITE}"
     args.worker_counts = [int(n) for n in args.workers.split(",")]
@@ -368,8 +374,57 @@ def report(
     return row
 
 
+def fit_loop(seconds: float) -> int:
+    """Analyse one spectrum over and over for ``seconds`` (no database); the count."""
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lims.settings")
+    django.setup()
+    from analysis.readers import read
+    from analysis.registry import analysis_for
+
+    eis = analysis_for("eis")
+    assert eis is not None
+    source = SHARED_DATA / REAL_SPECTRA[0]
+    name, content = (
+        (source.name, source.read_bytes())
+        if source.exists()
+        else ("synthetic.csv", synthetic_spectrum(random.Random(1)))
+    )
+    with tempfile.NamedTemporaryFile(suffix=Path(name).suffix) as f:
+        f.write(content)
+        f.flush()
+        dataset = read(f.name, name, mapping=eis.mapping, require=eis.require)
+    parameters = eis.defaults()
+    eis.function(dataset, parameters)  # warm up
+    count, end = 0, time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        eis.function(dataset, parameters)
+        count += 1
+    return count
+
+
+def fit_ceiling(processes: int, seconds: float = 8.0) -> float:
+    """Fits per second of ``processes`` fit loops at once: what the machine's cores give for
+    the fits alone, with no database, queue or history (the ceiling for as many workers)."""
+    loops = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--fit-loop", str(seconds)],
+            cwd=ROOT,
+            env={**os.environ, "SECRET_KEY": os.environ.get("SECRET_KEY", "bench")},
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(processes)
+    ]
+    return sum(int(loop.communicate()[0].split()[-1]) for loop in loops) / seconds
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.fit_loop:
+        print(fit_loop(args.fit_loop))
+        return
     url = database_url(args)
     scratch = Path(tempfile.mkdtemp(prefix="lims-bench-ingest-"))
     os.environ["MEDIA_ROOT"] = str(scratch / "media")
@@ -457,6 +512,12 @@ def run(args: argparse.Namespace, scratch: Path) -> None:
         low, high = min(rates), max(rates)
         print(f"\nSpeed-up {high} vs {low} worker(s), medians of their rounds: "
               f"{rates[high] / rates[low]:.2f}x")  # fmt: skip
+        # Two busy cores each run slower than one busy core (shared caches and memory, the
+        # host's clock): the same fit loop in parallel shows how much, with nothing else.
+        alone, together = fit_ceiling(low), fit_ceiling(high)
+        print(f"The fits alone, no database: {alone:.1f} fits/s in {low} process(es), "
+              f"{together:.1f} in {high}: {together / alone:.2f}x, this machine's ceiling "
+              f"for {high} vs {low} worker(s)")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -74,6 +74,17 @@ def _validate(instance: models.Model) -> None:
         raise ValidationError(errors)
 
 
+def system_row_check(instance: models.Model) -> None:
+    """Check a row the system makes itself from values it computed under its own locks (an
+    analysis' revision and flags), before inserting it: JSON without NUL and every field valid,
+    as :func:`_validate` checks them. Its unique and constraint checks are left to the
+    database, which enforces them too: a violation there is a bug, and rolls the caller back."""
+    json_fields_check(instance)
+    instance.full_clean(
+        exclude=_loaded_relations(instance), validate_unique=False, validate_constraints=False
+    )
+
+
 def _loaded_relations(instance: models.Model) -> list[str]:
     """Foreign keys set to a row read from the database (cached on ``instance`` under the same
     key), whose choices are not limited (``limit_choices_to`` is checked by that query)."""

@@ -336,7 +336,7 @@ def test_a_run_takes_few_statements_and_reads_the_history_head_once_per_transact
     lab: Any, users: dict[str, Any], settings: Any
 ) -> None:
     """The work around the fit is per-run overhead on every worker: a spectrum's run (claim,
-    then the store of its revision, values, flags and the cell's ASR check) stays within 30
+    then the store of its revision, values, flags and the cell's ASR check) stays within 25
     statements, and each of its two transactions takes the history's append lock once."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -360,5 +360,5 @@ def test_a_run_takes_few_statements_and_reads_the_history_head_once_per_transact
     assert run.revision.flags.exists()  # flags raised in the same store
     statements = [q["sql"] for q in ctx.captured_queries]
     head_reads = [s for s in statements if s.startswith('SELECT "lims_historyentry"."id"')]
-    assert len(statements) <= 30, "\n".join(statements)
+    assert len(statements) <= 25, "\n".join(statements)
     assert len(head_reads) == 2, head_reads
