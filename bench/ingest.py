@@ -9,7 +9,12 @@ from ``AnalysisRun.timings_s`` (read, analyse, store) and of the worker's own ov
 (claiming the task and the run, recovery check, bookkeeping: wall time x workers / runs minus the
 three steps), the queue wait (``started_at - queued_at``: here the backlog, as the whole queue is
 filled before the workers start), the fit share (time in ``analyse`` over the workers' busy
-time) and the peak resident memory (``VmHWM``) of a worker process.
+time) and the peak resident memory (``VmHWM``) of a worker process. Every 0.1 s it samples the
+CPU time of the workers and of the whole machine (the rest is mostly the database server's;
+the workers' start-up before the first run is left out) and, on PostgreSQL, whether a
+transaction is waiting for the history's append lock, the one serial step of a run. Rounds of
+one worker count are summarised by their median; at the end the same fit loop runs in one
+process and in two at once, with no database: what two busy cores give this machine at best.
 
 The files: copies of the real EC-Lab spectra in ``../shared/data/`` (exampleDataBioLogic.mpt,
 geis.mpt) with every impedance column scaled by a different factor, so each copy is a

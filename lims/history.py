@@ -193,9 +193,11 @@ def tracked_delete(objs: Any, *, using: str) -> tuple[int, dict[str, int]]:
     """Delete ``objs`` (instances or a QuerySet) with everything they cascade to, logging a
     delete entry per tracked row and leaving a tombstone per record.
 
-    Protected rows stop the whole delete (``ProtectedError``) before anything is written.
+    Protected rows stop the whole delete (``ProtectedError``) before anything is written; the
+    delete keeps its own savepoint, so a caller that catches that error (``record_delete``
+    names the rows in the way) may go on using its transaction.
     """
-    with _write_and_log(using):
+    with transaction.atomic(using=using):
         collector = Collector(using=using, origin=objs)
         collector.collect(objs)
         doomed = _tracked_rows(collector)
