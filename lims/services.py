@@ -51,17 +51,23 @@ def check_version(instance: models.Model, expected_version: int | None) -> None:
         raise VersionConflict(instance=instance, expected=expected_version, current=current)
 
 
+def system_row_check(instance: models.Model) -> None:
+    """The whole check of a row the system makes itself from values it computed under its own
+    locks (an analysis' revision and flags): JSON without NUL and every field valid. Its unique
+    and constraint checks are left to the database, which enforces them too; a violation there
+    is a bug, and rolls the caller back."""
+    json_fields_check(instance)
+    _fields_check(instance)
+
+
 def _validate(instance: models.Model) -> None:
-    """``full_clean()``, less the existence query of each foreign key whose row the caller
-    already loaded (a serializer, a form or a service fetched it to set it): the database's
-    own foreign-key constraint still stands behind it. Errors are gathered as ``full_clean``
-    gathers them: unique and constraint checks run on every field that passed."""
+    """``full_clean()``: the fields, then the unique and constraint checks on every field that
+    passed, all errors gathered (constraints name their field). A NUL in JSON stops it first,
+    before any query could carry it."""
     json_fields_check(instance)
     errors: dict[str, Any] = {}
     try:
-        instance.full_clean(
-            exclude=_loaded_relations(instance), validate_unique=False, validate_constraints=False
-        )
+        _fields_check(instance)
     except ValidationError as exc:
         errors = exc.update_error_dict(errors)
     failed = set(errors) - {NON_FIELD_ERRORS}
@@ -74,12 +80,10 @@ def _validate(instance: models.Model) -> None:
         raise ValidationError(errors)
 
 
-def system_row_check(instance: models.Model) -> None:
-    """Check a row the system makes itself from values it computed under its own locks (an
-    analysis' revision and flags), before inserting it: JSON without NUL and every field valid,
-    as :func:`_validate` checks them. Its unique and constraint checks are left to the
-    database, which enforces them too: a violation there is a bug, and rolls the caller back."""
-    json_fields_check(instance)
+def _fields_check(instance: models.Model) -> None:
+    """Every field of the row, less the existence query of each foreign key whose row the
+    caller already loaded (a serializer, a form or a service fetched it to set it; the
+    database's foreign-key constraint still stands behind it)."""
     instance.full_clean(
         exclude=_loaded_relations(instance), validate_unique=False, validate_constraints=False
     )
