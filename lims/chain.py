@@ -112,8 +112,9 @@ def _held_head() -> str | None:
     if held is None or not connection.in_atomic_block:
         return None
     marker, head_hash = held
-    # run_on_commit holds (savepoint ids, callback, robust) per registered callback.
-    if any(pending[1] is marker for pending in connection.run_on_commit):
+    # run_on_commit holds (savepoint ids, callback, robust) per registered callback; the
+    # marker is among the last, so a transaction logging many rows stays linear.
+    if any(pending[1] is marker for pending in reversed(connection.run_on_commit)):
         return head_hash
     return None
 
