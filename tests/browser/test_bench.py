@@ -936,3 +936,27 @@ def test_undo_takes_back_the_pass_just_tapped_even_before_it_was_sent(bench: Any
     undo = BenchEntry.objects.get(action="undo_pass")
     assert undo.summary == "undo pass 2 (99 µm)"
     assert page.locator("#__all__-error").is_hidden()
+
+
+DESK = {"viewport": {"width": 1400, "height": 900}, "has_touch": True}  # a touch screen at the desk
+
+
+@pytest.mark.parametrize(
+    "name, options", [("desk", DESK), ("portrait", PORTRAIT), ("phone", PHONE)]
+)
+def test_the_checklist_and_a_foil_at_desk_tablet_and_phone_sizes(
+    bench: Any, name: str, options: Any
+) -> None:
+    from processing.models import Separator
+
+    separator = Separator.objects.filter(cell__isnull=True).order_by("code").first()
+    assert separator is not None
+    page = bench(options)
+    page.goto(f"/bench/assemble/?separator={separator.code}")
+    assert page.get_by_label("Polished separator").input_value() == separator.code
+    assert_glove_sized(page)
+    shot(page, f"assemble-{name}")
+    page.goto("/bench/")
+    open_code(page, foil_in_progress().code)
+    assert_glove_sized(page)
+    shot(page, f"foil-size-{name}")
